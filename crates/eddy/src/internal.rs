@@ -1,0 +1,73 @@
+//! Eddy's own routes under `/_eddy/`: health, and code package downloads (the
+//! `Code.Location` of GetFunction; the content hash in the path is the capability).
+
+use http::{Method, StatusCode};
+use std::sync::Arc;
+use store::BlobStore;
+use wire::{ApiRequest, ApiResponse, BoxFuture};
+
+pub struct Internal {
+    blobs: Arc<dyn BlobStore>,
+    runtime: runtime::Runtime,
+    delivery: delivery::Delivery,
+    started_ms: i64,
+}
+
+impl Internal {
+    pub fn new(
+        blobs: Arc<dyn BlobStore>,
+        runtime: runtime::Runtime,
+        delivery: delivery::Delivery,
+    ) -> Self {
+        Self {
+            blobs,
+            runtime,
+            delivery,
+            started_ms: wire::time::now_ms(),
+        }
+    }
+
+    fn route(&self, req: &ApiRequest) -> ApiResponse {
+        let not_found = || {
+            wire::json_response(
+                StatusCode::NOT_FOUND,
+                &serde_json::json!({"message": "Not Found"}),
+            )
+        };
+        if req.method != Method::GET {
+            return not_found();
+        }
+        if req.path == "/_eddy/health" {
+            let (live, idle, mb) = self.runtime.stats();
+            return wire::json_response(
+                StatusCode::OK,
+                &serde_json::json!({
+                    "status": "ok",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "uptime_ms": wire::time::now_ms() - self.started_ms,
+                    "environments": { "live": live, "idle": idle, "memory_mb": mb },
+                    "deliveries_pending": self.delivery.pending(),
+                }),
+            );
+        }
+        if let Some(file) = req.path.strip_prefix("/_eddy/code/") {
+            let Some(hash) = file.strip_suffix(".zip") else {
+                return not_found();
+            };
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return not_found();
+            }
+            return match self.blobs.get(&format!("code/{hash}.zip")) {
+                Ok(Some(zip)) => wire::response(StatusCode::OK, "application/zip", zip),
+                _ => not_found(),
+            };
+        }
+        not_found()
+    }
+}
+
+impl wire::Service for Internal {
+    fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse> {
+        Box::pin(async move { self.route(&req) })
+    }
+}

@@ -1,0 +1,282 @@
+//! The `eddy` binary: parses settings, opens the store, assembles the services behind the
+//! edge, and runs until told to stop.
+
+mod internal;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use sha2::Digest;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Eddy: the AWS serverless stack in one binary.
+#[derive(Parser, Debug)]
+#[command(name = "eddy", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs the platform: every API on one port, state in the data dir.
+    Server(ServerArgs),
+}
+
+/// Every setting is also an environment variable `EDDY_<NAME>`.
+#[derive(Args, Debug, Clone)]
+struct ServerArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "EDDY_LISTEN", default_value = "127.0.0.1:4566")]
+    listen: SocketAddr,
+    /// Where all state lives: database, code, blobs.
+    #[arg(long, env = "EDDY_DATA_DIR", default_value = "./.eddy")]
+    data_dir: PathBuf,
+    /// Access key id clients must sign with (default on loopback: `test`).
+    #[arg(long, env = "EDDY_ACCESS_KEY_ID")]
+    access_key_id: Option<String>,
+    /// Secret of --access-key-id (default on loopback: `test`).
+    #[arg(long, env = "EDDY_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_access_key: Option<String>,
+    /// Delay before the first retry of a failed async invocation; later ones double it.
+    #[arg(long, env = "EDDY_ASYNC_RETRY_BASE_DELAY_MS", default_value_t = 60_000)]
+    async_retry_base_delay_ms: u64,
+    /// Idle environments are stopped after this long.
+    #[arg(long, env = "EDDY_IDLE_TIMEOUT_MS", default_value_t = 300_000)]
+    idle_timeout_ms: u64,
+    /// Idle environments are frozen after this long (0 freezes at once).
+    #[arg(long, env = "EDDY_FREEZE_AFTER_MS", default_value_t = 1_000)]
+    freeze_after_ms: u64,
+    /// Sum of MemorySize over live environments [default: 80% of the host's memory].
+    #[arg(long, env = "EDDY_MEMORY_BUDGET_MB")]
+    memory_budget_mb: Option<u64>,
+    /// Concurrent environments across all functions (Lambda's account limit).
+    #[arg(long, env = "EDDY_ACCOUNT_CONCURRENCY", default_value_t = 1000)]
+    account_concurrency: u32,
+    /// Folder with boto3 and its dependencies for Python functions.
+    #[arg(long, env = "EDDY_PYTHON_SDK_PATH")]
+    python_sdk_path: Option<PathBuf>,
+    /// Folder whose node_modules holds the AWS SDK v3 for Node functions.
+    #[arg(long, env = "EDDY_NODE_SDK_PATH")]
+    node_sdk_path: Option<PathBuf>,
+    /// Interpreter for Python runtimes.
+    #[arg(long, env = "EDDY_PYTHON", default_value = "python3")]
+    python: String,
+    /// Interpreter for Node.js runtimes.
+    #[arg(long, env = "EDDY_NODE", default_value = "node")]
+    node: String,
+    /// Function logs older than this are deleted.
+    #[arg(long, env = "EDDY_LOG_RETENTION_DAYS", default_value_t = 7)]
+    log_retention_days: u64,
+    /// Limit environments with cgroups when the host allows it.
+    #[arg(long, env = "EDDY_CGROUPS", default_value_t = true, action = clap::ArgAction::Set)]
+    cgroups: bool,
+    /// Largest request body read, in bytes.
+    #[arg(long, env = "EDDY_BODY_BYTES_MAX", default_value_t = 80 * 1024 * 1024)]
+    body_bytes_max: usize,
+    /// Connections served at once.
+    #[arg(long, env = "EDDY_CONNECTIONS_MAX", default_value_t = 4096)]
+    connections_max: usize,
+    /// Server log level: error, warn, info, debug or trace.
+    #[arg(long, env = "EDDY_LOG_LEVEL", default_value = "info")]
+    log_level: tracing::Level,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Server(args) => {
+            tracing_subscriber::fmt()
+                .with_max_level(args.log_level)
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .init();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("eddy")
+                .build()?;
+            rt.block_on(server(args))
+        }
+    }
+}
+
+fn host_memory_mb() -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    if pages <= 0 || size <= 0 {
+        return 4096;
+    }
+    (pages as u64 * size as u64) / (1024 * 1024)
+}
+
+async fn server(args: ServerArgs) -> anyhow::Result<()> {
+    let credentials = match (&args.access_key_id, &args.secret_access_key) {
+        (Some(k), Some(s)) => vec![(k.clone(), s.clone())],
+        (None, None) => {
+            if !args.listen.ip().is_loopback() {
+                bail!(
+                    "refusing to listen on {} without credentials: set --access-key-id and --secret-access-key \
+                     (or EDDY_ACCESS_KEY_ID and EDDY_SECRET_ACCESS_KEY); the default test/test key is only accepted on a loopback address",
+                    args.listen
+                );
+            }
+            vec![("test".to_string(), "test".to_string())]
+        }
+        _ => bail!("set both --access-key-id and --secret-access-key, or neither"),
+    };
+
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data dir {}", args.data_dir.display()))?;
+    let data_dir = args.data_dir.canonicalize()?;
+    let db = Arc::new(
+        store::SqliteStore::open(&data_dir.join("eddy.db"))
+            .with_context(|| format!("opening the database in {}", data_dir.display()))?,
+    );
+    let blobs = Arc::new(store::FsBlobStore::open(data_dir.join("blobs"))?);
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let reach = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let endpoint = format!("http://{reach}");
+
+    let sink = runtime::logsink::StoreSink::start(db.clone());
+    let dir_hash = hex::encode(&sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes())[..6]);
+    let (key, secret) = credentials[0].clone();
+    let join = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let rt_cfg = runtime::RuntimeConfig {
+        envs_dir: data_dir.join("envs"),
+        bootstrap_dir: data_dir.join("runtime"),
+        python: args.python.clone(),
+        node: args.node.clone(),
+        python_libs: join(&args.python_sdk_path),
+        node_libs: args
+            .node_sdk_path
+            .as_ref()
+            .map(|p| p.join("node_modules").display().to_string()),
+        memory_budget_mb: args.memory_budget_mb.unwrap_or(host_memory_mb() * 8 / 10),
+        account_concurrency: args.account_concurrency,
+        idle_timeout_ms: args.idle_timeout_ms,
+        init_timeout_ms: 10_000,
+        freeze_after_ms: args.freeze_after_ms,
+        shutdown_grace_ms: 500,
+        pids_max: 1024,
+        cgroup_name: format!("eddy-{dir_hash}"),
+        use_cgroups: args.cgroups,
+        extra_env: vec![
+            ("AWS_ACCESS_KEY_ID".into(), key),
+            ("AWS_SECRET_ACCESS_KEY".into(), secret),
+            ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
+        ],
+    };
+    let runtime = runtime::Runtime::new(rt_cfg, sink.clone())?;
+    let delivery = delivery::Delivery::new(
+        db.clone(),
+        Arc::new(wire::time::SystemClock),
+        Default::default(),
+    );
+    let lambda = lambda::Lambda::new(
+        db.clone(),
+        blobs.clone(),
+        runtime.clone(),
+        delivery.clone(),
+        lambda::LambdaConfig {
+            code_dir: data_dir.join("code"),
+            unpack_limits: Default::default(),
+            async_retry_base_delay_ms: args.async_retry_base_delay_ms as i64,
+            account_concurrency: args.account_concurrency,
+        },
+    );
+    delivery.register(
+        lambda::model::ASYNC_KIND,
+        lambda::LambdaDeliverer::new(lambda.clone()),
+    );
+
+    let internal = Arc::new(internal::Internal::new(
+        blobs.clone(),
+        runtime.clone(),
+        delivery.clone(),
+    ));
+    let mut edge = edge::Edge::new(
+        edge::EdgeConfig {
+            credentials,
+            body_bytes_max: args.body_bytes_max,
+            connections_max: args.connections_max,
+        },
+        internal,
+    );
+    edge.register("lambda", Arc::new(lambda.clone()));
+    edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
+    let edge = Arc::new(edge);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = vec![
+        tokio::spawn(delivery.clone().run(stop_rx.clone())),
+        tokio::spawn(runtime.clone().run_reaper(stop_rx.clone())),
+        tokio::spawn(prune_logs(
+            db.clone(),
+            args.log_retention_days,
+            stop_rx.clone(),
+        )),
+    ];
+    let server = tokio::spawn(edge.clone().serve(listener, stop_rx.clone()));
+
+    println!(
+        "eddy {} listening on {endpoint} (data: {}, services: {}, limits: {})",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display(),
+        edge.service_names().join(", "),
+        runtime.limits_description()
+    );
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    runtime.shutdown().await;
+    for t in tasks {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn prune_logs(
+    db: Arc<store::SqliteStore>,
+    days: u64,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use store::LogStore;
+    loop {
+        let cutoff = wire::time::now_ms() - (days as i64) * 86_400_000;
+        let d = db.clone();
+        match tokio::task::spawn_blocking(move || d.prune(cutoff)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!("deleted {n} log events older than {days} days"),
+            Ok(Err(e)) => tracing::warn!("log pruning failed: {e}"),
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

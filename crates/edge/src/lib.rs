@@ -1,0 +1,261 @@
+//! The edge: one HTTP listener for every API. It finds the service a request is for (by
+//! its SigV4 scope), verifies the signature, reads the body within limits, and hands a
+//! decoded [`wire::ApiRequest`] to the service.
+//!
+//! Invariants: no service sees an unauthenticated request (only the unauthenticated
+//! `/_eddy/` routes bypass SigV4); every response carries `x-amzn-RequestId`; a panic in a
+//! service fails that request only.
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use wire::{ApiRequest, ApiResponse, Service};
+
+/// Edge settings.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// Accepted access keys and their secrets.
+    pub credentials: Vec<(String, String)>,
+    /// The largest request body read (CreateFunction carries up to 50 MB of base64 zip).
+    pub body_bytes_max: usize,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub connections_max: usize,
+}
+
+/// The router: services by SigV4 service name, plus the unauthenticated internal routes.
+pub struct Edge {
+    cfg: EdgeConfig,
+    services: HashMap<String, Arc<dyn Service>>,
+    internal: Arc<dyn Service>,
+}
+
+type Body = Full<Bytes>;
+
+fn to_hyper(r: ApiResponse) -> Response<Body> {
+    r.map(Full::new)
+}
+
+/// The error shape used before the service is known.
+fn generic_error(status: StatusCode, code: &str, message: &str) -> ApiResponse {
+    let body = serde_json::json!({ "__type": code, "message": message, "Type": "User" });
+    let mut r = wire::response(status, "application/json", body.to_string());
+    if let Ok(v) = HeaderValue::from_str(code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+fn auth_error(e: &sigv4::AuthError) -> (StatusCode, &'static str, String) {
+    use sigv4::AuthError::*;
+    match e {
+        Missing => (StatusCode::FORBIDDEN, "MissingAuthenticationTokenException", "Missing Authentication Token".into()),
+        Incomplete(_) | UnsupportedAlgorithm(_) => (StatusCode::FORBIDDEN, "IncompleteSignatureException", e.to_string()),
+        UnknownAccessKey(_) => (
+            StatusCode::FORBIDDEN,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.".into(),
+        ),
+        SignatureMismatch => (
+            StatusCode::FORBIDDEN,
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
+        ),
+        Skewed { .. } | Expired { .. } => (StatusCode::FORBIDDEN, "InvalidSignatureException", e.to_string()),
+        PayloadHashMismatch => (StatusCode::BAD_REQUEST, "XAmzContentSHA256Mismatch", e.to_string()),
+    }
+}
+
+impl Edge {
+    pub fn new(cfg: EdgeConfig, internal: Arc<dyn Service>) -> Self {
+        Self {
+            cfg,
+            services: HashMap::new(),
+            internal,
+        }
+    }
+
+    /// Serves `service` for requests signed for `signing_name` (`lambda`, `logs`, ...).
+    pub fn register(&mut self, signing_name: &str, service: Arc<dyn Service>) {
+        self.services.insert(signing_name.to_owned(), service);
+    }
+
+    pub fn service_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.services.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    fn secret_for(&self, key: &str) -> Option<String> {
+        self.cfg
+            .credentials
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, s)| s.clone())
+    }
+
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let request_id = wire::id::uuid4();
+        let mut resp = self.route(req, &request_id).await;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("x-amzn-requestid", v);
+        }
+        to_hyper(resp)
+    }
+
+    async fn route(&self, req: Request<Incoming>, request_id: &str) -> ApiResponse {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path().to_owned();
+        let raw_query = parts.uri.query().unwrap_or("").to_owned();
+
+        if path.starts_with("/_eddy/") {
+            let body = match Limited::new(body, 1024 * 1024).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => {
+                    return generic_error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "RequestEntityTooLargeException",
+                        "Request body too large",
+                    )
+                }
+            };
+            let api = ApiRequest {
+                method: parts.method,
+                path,
+                query: wire::parse_query(&raw_query),
+                headers: parts.headers,
+                body,
+                region: "us-east-1".into(),
+                request_id: request_id.to_owned(),
+            };
+            return self.internal.handle(api).await;
+        }
+
+        let header_pairs: Vec<(&str, &str)> = parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+            .collect();
+        let sreq = sigv4::Request {
+            method: parts.method.as_str(),
+            path: &path,
+            query: &raw_query,
+            headers: &header_pairs,
+        };
+        let scope = match sigv4::scope(&sreq) {
+            None => {
+                let (s, c, m) = auth_error(&sigv4::AuthError::Missing);
+                return generic_error(s, c, &m);
+            }
+            Some(Err(e)) => {
+                let (s, c, m) = auth_error(&e);
+                return generic_error(s, c, &m);
+            }
+            Some(Ok(scope)) => scope,
+        };
+        let Some(service) = self.services.get(&scope.service).cloned() else {
+            return generic_error(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                &format!(
+                    "Eddy does not implement the {:?} service yet",
+                    scope.service
+                ),
+            );
+        };
+        // Refuse unknown keys before reading what may be a large body.
+        if self.secret_for(&scope.access_key).is_none() {
+            let (s, c, m) = auth_error(&sigv4::AuthError::UnknownAccessKey(
+                scope.access_key.clone(),
+            ));
+            return service.error(s, c, &m);
+        }
+        let body = match Limited::new(body, self.cfg.body_bytes_max).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                return service.error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "RequestEntityTooLargeException",
+                    &format!(
+                        "Request must be smaller than {} bytes",
+                        self.cfg.body_bytes_max
+                    ),
+                )
+            }
+        };
+        let now = wire::time::now_ms() / 1000;
+        let verified = sigv4::verify(&sreq, &body, now, &|k| self.secret_for(k));
+        let verified = match verified {
+            Ok(v) => v,
+            Err(e) => {
+                let (s, c, m) = auth_error(&e);
+                return service.error(s, c, &m);
+            }
+        };
+        drop(header_pairs);
+        let api = ApiRequest {
+            method: parts.method,
+            path,
+            query: wire::parse_query(&raw_query),
+            headers: parts.headers,
+            body,
+            region: verified.region,
+            request_id: request_id.to_owned(),
+        };
+        // A panic inside a service must fail this request only.
+        let svc = service.clone();
+        match tokio::spawn(async move { svc.handle(api).await }).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("request {request_id} failed inside the service: {e}");
+                service.error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServiceException",
+                    "internal error",
+                )
+            }
+        }
+    }
+
+    /// Accepts connections until `shutdown` turns true.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let slots = Arc::new(Semaphore::new(self.cfg.connections_max));
+        loop {
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+                _ = shutdown.changed() => return,
+            };
+            let (stream, _) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+                _ = shutdown.changed() => return,
+            };
+            let _ = stream.set_nodelay(true);
+            let edge = self.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let edge = edge.clone();
+                    async move { Ok::<_, std::convert::Infallible>(edge.handle(req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+                drop(permit);
+            });
+        }
+    }
+}

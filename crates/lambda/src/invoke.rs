@@ -1,0 +1,328 @@
+//! Invoke: synchronous calls go straight to the runtime; `Event` calls become outbox
+//! entries, delivered by [`LambdaDeliverer`] with Lambda's retries and destinations.
+
+use crate::error::{LambdaError, Result};
+use crate::model::*;
+use crate::{Lambda, Resolved};
+use base64::Engine;
+use bytes::Bytes;
+use delivery::{Deliverer, FinalCondition, Outcome, RetryPolicy};
+use http::{HeaderValue, StatusCode};
+use runtime::{InvokeError, InvokeInput, InvokeOutcome};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use store::{NewEntry, OutboxEntry};
+use wire::{ApiRequest, ApiResponse, BoxFuture};
+
+/// The outbox kind for asynchronous invocations.
+pub const KIND: &str = ASYNC_KIND;
+
+/// What an async entry carries besides its payload.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EntryMeta {
+    region: String,
+    request_id: String,
+}
+
+fn pick(resolved: &Resolved) -> (Arc<runtime::EnvSpec>, String) {
+    if let Some((weight, spec, version)) = &resolved.alternate {
+        let roll = (wire::id::next_u64() % 1_000_000) as f64 / 1_000_000.0;
+        if roll < *weight {
+            return (spec.clone(), version.clone());
+        }
+    }
+    (resolved.spec.clone(), resolved.version.clone())
+}
+
+impl Lambda {
+    pub(crate) async fn invoke(&self, req: &ApiRequest, f: &FunctionRef) -> Result<ApiResponse> {
+        let region = &req.region;
+        let kind = req
+            .header("x-amz-invocation-type")
+            .unwrap_or("RequestResponse");
+        let limit = match kind {
+            "RequestResponse" | "DryRun" => SYNC_PAYLOAD_BYTES_MAX,
+            "Event" => ASYNC_PAYLOAD_BYTES_MAX,
+            other => {
+                return Err(LambdaError::InvalidParameter(format!(
+                    "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+                )))
+            }
+        };
+        if req.body.len() > limit {
+            return Err(LambdaError::RequestTooLarge(format!(
+                "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+            )));
+        }
+        if !req.body.is_empty() {
+            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&req.body) {
+                return Err(LambdaError::InvalidRequestContent(format!(
+                    "Could not parse request body into json: Could not parse payload into json: {e}"
+                )));
+            }
+        }
+        let resolved = self.resolve(region, &f.name, f.qualifier.as_deref())?;
+        let mut invoked_arn = function_arn(region, &f.name);
+        if let Some(q) = &f.qualifier {
+            invoked_arn.push(':');
+            invoked_arn.push_str(q);
+        }
+        match kind {
+            "DryRun" => Ok(wire::empty_response(StatusCode::NO_CONTENT)),
+            "Event" => {
+                let meta = EntryMeta {
+                    region: region.clone(),
+                    request_id: req.request_id.clone(),
+                };
+                self.inner
+                    .delivery
+                    .enqueue(NewEntry {
+                        kind: KIND.into(),
+                        target: invoked_arn,
+                        payload: req.body.to_vec(),
+                        meta: serde_json::to_string(&meta).unwrap_or_default(),
+                        not_before_ms: 0,
+                    })
+                    .await?;
+                let mut r = wire::empty_response(StatusCode::ACCEPTED);
+                if let Ok(v) = HeaderValue::from_str(&req.request_id) {
+                    r.headers_mut().insert("x-amzn-requestid", v);
+                }
+                Ok(r)
+            }
+            _ => {
+                let client_context = req
+                    .header("x-amz-client-context")
+                    .and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+                    .and_then(|b| String::from_utf8(b).ok());
+                let (spec, version) = pick(&resolved);
+                let input = InvokeInput {
+                    request_id: req.request_id.clone(),
+                    payload: req.body.clone(),
+                    invoked_arn,
+                    client_context,
+                    tail: req.header("x-amz-log-type") == Some("Tail"),
+                };
+                let outcome = self
+                    .inner
+                    .runtime
+                    .invoke(&spec, input)
+                    .await
+                    .map_err(invoke_error)?;
+                Ok(sync_response(outcome, &version))
+            }
+        }
+    }
+}
+
+fn invoke_error(e: InvokeError) -> LambdaError {
+    match e {
+        InvokeError::Throttled(r) => LambdaError::Throttled(r.as_str()),
+        InvokeError::Start(m) => LambdaError::Service(m),
+    }
+}
+
+fn sync_response(o: InvokeOutcome, version: &str) -> ApiResponse {
+    let mut r = http::Response::new(o.payload);
+    *r.status_mut() = StatusCode::OK;
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(version) {
+        h.insert("x-amz-executed-version", v);
+    }
+    if let Some(fe) = o
+        .function_error
+        .as_deref()
+        .and_then(|e| HeaderValue::from_str(e).ok())
+    {
+        h.insert("x-amz-function-error", fe);
+    }
+    if let Some(tail) = o.log_tail {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(tail.as_bytes());
+        if let Ok(v) = HeaderValue::from_str(&b64) {
+            h.insert("x-amz-log-result", v);
+        }
+    }
+    r
+}
+
+/// Delivers asynchronous invocations and their destinations.
+pub struct LambdaDeliverer {
+    lambda: Lambda,
+}
+
+impl LambdaDeliverer {
+    pub fn new(lambda: Lambda) -> Arc<Self> {
+        Arc::new(Self { lambda })
+    }
+
+    fn policy(&self, config: Option<&Value>) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: config
+                .and_then(|c| c["MaximumRetryAttempts"].as_u64())
+                .unwrap_or(2) as u32,
+            max_age_ms: config
+                .and_then(|c| c["MaximumEventAgeInSeconds"].as_i64())
+                .unwrap_or(21_600)
+                * 1000,
+            base_delay_ms: self.lambda.inner.cfg.async_retry_base_delay_ms,
+        }
+    }
+}
+
+struct Target {
+    region: String,
+    name: String,
+    qualifier: Option<String>,
+}
+
+fn parse_target(arn: &str) -> Option<Target> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() < 7 || parts[2] != "lambda" {
+        return None;
+    }
+    Some(Target {
+        region: parts[3].to_string(),
+        name: parts[6].to_string(),
+        qualifier: parts.get(7).map(|s| s.to_string()),
+    })
+}
+
+impl Deliverer for LambdaDeliverer {
+    fn deliver<'a>(&'a self, entry: &'a OutboxEntry) -> BoxFuture<'a, (Outcome, RetryPolicy)> {
+        Box::pin(async move {
+            let Some(t) = parse_target(&entry.target) else {
+                return (Outcome::Gone, self.policy(None));
+            };
+            let config = self.lambda.invoke_config_for(
+                &t.region,
+                &t.name,
+                t.qualifier.as_deref().unwrap_or("$LATEST"),
+            );
+            let policy = self.policy(config.as_ref());
+            let resolved = match self
+                .lambda
+                .resolve(&t.region, &t.name, t.qualifier.as_deref())
+            {
+                Ok(r) => r,
+                Err(LambdaError::NotFound(_)) => return (Outcome::Gone, policy),
+                Err(e) => {
+                    tracing::warn!("async invoke of {} failed to resolve: {e}", entry.target);
+                    return (
+                        Outcome::Failed {
+                            error: e.to_string().into_bytes(),
+                        },
+                        policy,
+                    );
+                }
+            };
+            let meta: EntryMeta = serde_json::from_str(&entry.meta).unwrap_or(EntryMeta {
+                region: t.region.clone(),
+                request_id: wire::id::uuid4(),
+            });
+            let (spec, _) = pick(&resolved);
+            let input = InvokeInput {
+                request_id: meta.request_id,
+                payload: Bytes::from(entry.payload.clone()),
+                invoked_arn: entry.target.clone(),
+                client_context: None,
+                tail: false,
+            };
+            let outcome = match self.lambda.inner.runtime.invoke(&spec, input).await {
+                Ok(o) if o.function_error.is_some() => Outcome::Failed {
+                    error: o.payload.to_vec(),
+                },
+                Ok(o) => Outcome::Success {
+                    response: o.payload.to_vec(),
+                },
+                Err(InvokeError::Throttled(_)) => Outcome::Throttled,
+                Err(InvokeError::Start(m)) => Outcome::Failed {
+                    error: m.into_bytes(),
+                },
+            };
+            (outcome, policy)
+        })
+    }
+
+    fn finish(
+        &self,
+        entry: &OutboxEntry,
+        outcome: &Outcome,
+        condition: FinalCondition,
+    ) -> Vec<NewEntry> {
+        let Some(t) = parse_target(&entry.target) else {
+            return vec![];
+        };
+        let config = self.lambda.invoke_config_for(
+            &t.region,
+            &t.name,
+            t.qualifier.as_deref().unwrap_or("$LATEST"),
+        );
+        let which = if condition == FinalCondition::Success {
+            "OnSuccess"
+        } else {
+            "OnFailure"
+        };
+        let Some(dest) = config
+            .as_ref()
+            .and_then(|c| c["DestinationConfig"][which]["Destination"].as_str())
+            .map(str::to_string)
+        else {
+            if condition != FinalCondition::Success {
+                tracing::warn!(
+                    "async invocation of {} dropped after {} attempts ({})",
+                    entry.target,
+                    entry.attempt + 1,
+                    condition.as_str()
+                );
+            }
+            return vec![];
+        };
+        let meta: Option<EntryMeta> = serde_json::from_str(&entry.meta).ok();
+        let request_id = meta.map(|m| m.request_id).unwrap_or_default();
+        let parse = |b: &[u8]| {
+            serde_json::from_slice::<Value>(b).unwrap_or_else(|_| json!(String::from_utf8_lossy(b)))
+        };
+        let mut record = json!({
+            "version": "1.0",
+            "timestamp": wire::time::iso8601_ms(wire::time::now_ms()),
+            "requestContext": {
+                "requestId": request_id,
+                "functionArn": if t.qualifier.is_some() { entry.target.clone() } else { format!("{}:$LATEST", entry.target) },
+                "condition": condition.as_str(),
+                "approximateInvokeCount": entry.attempt + 1,
+            },
+            "requestPayload": parse(&entry.payload),
+            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST" },
+        });
+        match outcome {
+            Outcome::Success { response } => record["responsePayload"] = parse(response),
+            Outcome::Failed { error } => {
+                record["responseContext"]["functionError"] = json!("Unhandled");
+                record["responsePayload"] = parse(error);
+            }
+            _ => {}
+        }
+        if dest.split(':').nth(2) != Some("lambda") {
+            tracing::warn!(
+                "destination {dest} is not a function; Eddy delivers only to functions for now"
+            );
+            return vec![];
+        }
+        let region = dest.split(':').nth(3).unwrap_or(&t.region).to_string();
+        vec![NewEntry {
+            kind: KIND.into(),
+            target: dest,
+            payload: record.to_string().into_bytes(),
+            meta: serde_json::to_string(&EntryMeta {
+                region,
+                request_id: wire::id::uuid4(),
+            })
+            .unwrap_or_default(),
+            not_before_ms: 0,
+        }]
+    }
+}

@@ -1,0 +1,633 @@
+//! The embedded backend: one SQLite database in WAL mode with full sync, so a commit that
+//! returned survives `kill -9` and power loss.
+
+use crate::*;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::Mutex;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS functions(
+    region TEXT NOT NULL, name TEXT NOT NULL, meta TEXT NOT NULL,
+    PRIMARY KEY(region, name));
+CREATE TABLE IF NOT EXISTS function_versions(
+    region TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, config TEXT NOT NULL,
+    PRIMARY KEY(region, name, version));
+CREATE TABLE IF NOT EXISTS function_aliases(
+    region TEXT NOT NULL, name TEXT NOT NULL, alias TEXT NOT NULL, config TEXT NOT NULL,
+    PRIMARY KEY(region, name, alias));
+CREATE TABLE IF NOT EXISTS outbox(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL, target TEXT NOT NULL, payload BLOB NOT NULL, meta TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0, not_before_ms INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL, leased INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(leased, not_before_ms);
+CREATE TABLE IF NOT EXISTS log_groups(
+    region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    retention_days INTEGER, stored_bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(region, name));
+CREATE TABLE IF NOT EXISTS log_streams(
+    region TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    first_ms INTEGER, last_ms INTEGER, last_ingest_ms INTEGER,
+    stored_bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(region, grp, name));
+CREATE TABLE IF NOT EXISTS log_events(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS log_events_stream ON log_events(region, grp, stream, id);
+CREATE INDEX IF NOT EXISTS log_events_ts ON log_events(ts_ms);
+"#;
+
+/// The SQLite store. One connection behind a mutex: SQLite serialises writers anyway, and
+/// every statement here is short, so a pool would add nothing but contention.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: the WAL is synced at every commit, so an acknowledged write is durable.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "busy_timeout", 5000)?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub fn in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (the transaction
+        // rolls back on drop), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn pairs(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+impl FunctionStore for SqliteStore {
+    fn function_meta(&self, region: &str, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT meta FROM functions WHERE region=?1 AND name=?2",
+                params![region, name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn list_functions(
+        &self,
+        region: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>> {
+        Ok(pairs(
+            &self.conn(),
+            "SELECT f.name, v.config FROM functions f JOIN function_versions v
+               ON v.region=f.region AND v.name=f.name AND v.version='$LATEST'
+             WHERE f.region=?1 AND f.name > ?2 ORDER BY f.name LIMIT ?3",
+            params![region, after.unwrap_or(""), limit as i64],
+        )?)
+    }
+
+    fn version(&self, region: &str, name: &str, version: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT config FROM function_versions WHERE region=?1 AND name=?2 AND version=?3",
+                params![region, name, version],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn versions(&self, region: &str, name: &str) -> Result<Vec<(String, String)>> {
+        // `$LATEST` first, then numeric order, as ListVersionsByFunction shows them.
+        Ok(pairs(
+            &self.conn(),
+            "SELECT version, config FROM function_versions WHERE region=?1 AND name=?2
+             ORDER BY CASE WHEN version='$LATEST' THEN -1 ELSE CAST(version AS INTEGER) END",
+            params![region, name],
+        )?)
+    }
+
+    fn alias(&self, region: &str, name: &str, alias: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT config FROM function_aliases WHERE region=?1 AND name=?2 AND alias=?3",
+                params![region, name, alias],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn aliases(&self, region: &str, name: &str) -> Result<Vec<(String, String)>> {
+        Ok(pairs(
+            &self.conn(),
+            "SELECT alias, config FROM function_aliases WHERE region=?1 AND name=?2 ORDER BY alias",
+            params![region, name],
+        )?)
+    }
+
+    fn all_functions(&self) -> Result<Vec<(String, String)>> {
+        Ok(pairs(
+            &self.conn(),
+            "SELECT region, name FROM functions ORDER BY region, name",
+            [],
+        )?)
+    }
+
+    fn apply(&self, region: &str, name: &str, writes: &[FunctionWrite]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for w in writes {
+            match w {
+                FunctionWrite::Create { meta } => {
+                    let n = tx.execute(
+                        "INSERT OR IGNORE INTO functions(region, name, meta) VALUES (?1, ?2, ?3)",
+                        params![region, name, meta],
+                    )?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+                FunctionWrite::SetMeta { meta } => {
+                    tx.execute(
+                        "UPDATE functions SET meta=?3 WHERE region=?1 AND name=?2",
+                        params![region, name, meta],
+                    )?;
+                }
+                FunctionWrite::PutVersion { version, config } => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO function_versions(region, name, version, config)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![region, name, version, config],
+                    )?;
+                }
+                FunctionWrite::DeleteVersion { version } => {
+                    tx.execute(
+                        "DELETE FROM function_versions WHERE region=?1 AND name=?2 AND version=?3",
+                        params![region, name, version],
+                    )?;
+                }
+                FunctionWrite::PutAlias { alias, config } => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO function_aliases(region, name, alias, config)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![region, name, alias, config],
+                    )?;
+                }
+                FunctionWrite::DeleteAlias { alias } => {
+                    tx.execute(
+                        "DELETE FROM function_aliases WHERE region=?1 AND name=?2 AND alias=?3",
+                        params![region, name, alias],
+                    )?;
+                }
+                FunctionWrite::Delete => {
+                    for t in ["functions", "function_versions", "function_aliases"] {
+                        tx.execute(
+                            &format!("DELETE FROM {t} WHERE region=?1 AND name=?2"),
+                            params![region, name],
+                        )?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn insert_entry(conn: &Connection, e: &NewEntry, now_ms: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO outbox(kind, target, payload, meta, not_before_ms, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        e.kind,
+        e.target,
+        e.payload,
+        e.meta,
+        e.not_before_ms,
+        now_ms
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+impl Outbox for SqliteStore {
+    fn enqueue(&self, entry: &NewEntry, now_ms: i64) -> Result<i64> {
+        Ok(insert_entry(&self.conn(), entry, now_ms)?)
+    }
+
+    fn claim_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let entries = {
+            let mut st = tx.prepare_cached(
+                "SELECT id, kind, target, payload, meta, attempt, not_before_ms, created_ms
+                 FROM outbox WHERE leased=0 AND not_before_ms <= ?1
+                 ORDER BY not_before_ms, id LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![now_ms, limit as i64], |r| {
+                Ok(OutboxEntry {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    target: r.get(2)?,
+                    payload: r.get(3)?,
+                    meta: r.get(4)?,
+                    attempt: r.get(5)?,
+                    not_before_ms: r.get(6)?,
+                    created_ms: r.get(7)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        {
+            let mut st = tx.prepare_cached("UPDATE outbox SET leased=1 WHERE id=?1")?;
+            for e in &entries {
+                st.execute([e.id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(entries)
+    }
+
+    fn next_due_ms(&self) -> Result<Option<i64>> {
+        Ok(self.conn().query_row(
+            "SELECT MIN(not_before_ms) FROM outbox WHERE leased=0",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn complete(&self, id: i64, followups: &[NewEntry], now_ms: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM outbox WHERE id=?1", [id])?;
+        for f in followups {
+            insert_entry(&tx, f, now_ms)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn reschedule(&self, id: i64, attempt: u32, not_before_ms: i64, meta: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET leased=0, attempt=?2, not_before_ms=?3, meta=?4 WHERE id=?1",
+            params![id, attempt, not_before_ms, meta],
+        )?;
+        Ok(())
+    }
+
+    fn release_all(&self) -> Result<usize> {
+        Ok(self
+            .conn()
+            .execute("UPDATE outbox SET leased=0 WHERE leased=1", [])?)
+    }
+
+    fn pending(&self) -> Result<u64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+}
+
+impl LogStore for SqliteStore {
+    fn append(&self, records: &[LogRecord], now_ms: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut group = tx.prepare_cached(
+                "INSERT INTO log_groups(region, name, created_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO UPDATE SET stored_bytes = stored_bytes + ?4",
+            )?;
+            let mut stream = tx.prepare_cached(
+                "INSERT INTO log_streams(region, grp, name, created_ms, first_ms, last_ms,
+                     last_ingest_ms, stored_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?4, ?6)
+                 ON CONFLICT DO UPDATE SET
+                    first_ms = MIN(COALESCE(first_ms, ?5), ?5),
+                    last_ms = MAX(COALESCE(last_ms, ?5), ?5),
+                    last_ingest_ms = ?4, stored_bytes = stored_bytes + ?6",
+            )?;
+            let mut event = tx.prepare_cached(
+                "INSERT INTO log_events(region, grp, stream, ts_ms, ingest_ms, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in records {
+                let size = r.message.len() as i64;
+                group.execute(params![r.region, r.group, now_ms, size])?;
+                stream.execute(params![
+                    r.region,
+                    r.group,
+                    r.stream,
+                    now_ms,
+                    r.timestamp_ms,
+                    size
+                ])?;
+                event.execute(params![
+                    r.region,
+                    r.group,
+                    r.stream,
+                    r.timestamp_ms,
+                    now_ms,
+                    r.message
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn groups(
+        &self,
+        region: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LogGroupInfo>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT name, created_ms, retention_days, stored_bytes FROM log_groups
+             WHERE region=?1 AND substr(name, 1, length(?2)) = ?2 AND name > ?3
+             ORDER BY name LIMIT ?4",
+        )?;
+        let rows = st.query_map(
+            params![
+                region,
+                prefix.unwrap_or(""),
+                after.unwrap_or(""),
+                limit as i64
+            ],
+            |r| {
+                Ok(LogGroupInfo {
+                    name: r.get(0)?,
+                    created_ms: r.get(1)?,
+                    retention_days: r.get(2)?,
+                    stored_bytes: r.get(3)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn streams(
+        &self,
+        region: &str,
+        group: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LogStreamInfo>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT name, created_ms, first_ms, last_ms, last_ingest_ms, stored_bytes
+             FROM log_streams
+             WHERE region=?1 AND grp=?2 AND substr(name, 1, length(?3)) = ?3 AND name > ?4
+             ORDER BY name LIMIT ?5",
+        )?;
+        let rows = st.query_map(
+            params![
+                region,
+                group,
+                prefix.unwrap_or(""),
+                after.unwrap_or(""),
+                limit as i64
+            ],
+            |r| {
+                Ok(LogStreamInfo {
+                    name: r.get(0)?,
+                    created_ms: r.get(1)?,
+                    first_event_ms: r.get(2)?,
+                    last_event_ms: r.get(3)?,
+                    last_ingestion_ms: r.get(4)?,
+                    stored_bytes: r.get(5)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn group_exists(&self, region: &str, group: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM log_groups WHERE region=?1 AND name=?2",
+                params![region, group],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    fn events(&self, region: &str, group: &str, q: &LogQuery) -> Result<Vec<LogEvent>> {
+        let mut sql = String::from(
+            "SELECT id, stream, ts_ms, ingest_ms, message FROM log_events WHERE region=?1 AND grp=?2",
+        );
+        let mut args: Vec<rusqlite::types::Value> =
+            vec![region.to_string().into(), group.to_string().into()];
+        let mut push = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(streams) = &q.streams {
+            sql.push_str(" AND stream IN (");
+            for (i, s) in streams.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                push(&mut sql, "?", s.clone().into());
+            }
+            sql.push(')');
+        }
+        if let Some(p) = &q.stream_prefix {
+            push(
+                &mut sql,
+                " AND substr(stream, 1, length(?)) = ?",
+                p.clone().into(),
+            );
+        }
+        if let Some(s) = q.start_ms {
+            push(&mut sql, " AND ts_ms >= ?", s.into());
+        }
+        if let Some(e) = q.end_ms {
+            push(&mut sql, " AND ts_ms <= ?", e.into());
+        }
+        if let Some(c) = q.cursor {
+            let clause = if q.backward {
+                " AND id < ?"
+            } else {
+                " AND id > ?"
+            };
+            push(&mut sql, clause, c.into());
+        }
+        sql.push_str(if q.backward {
+            " ORDER BY id DESC"
+        } else {
+            " ORDER BY id"
+        });
+        push(&mut sql, " LIMIT ?", (q.limit as i64).into());
+        let conn = self.conn();
+        let mut st = conn.prepare(&sql)?;
+        let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            Ok(LogEvent {
+                id: r.get(0)?,
+                stream: r.get(1)?,
+                timestamp_ms: r.get(2)?,
+                ingestion_ms: r.get(3)?,
+                message: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn prune(&self, before_ms: i64) -> Result<u64> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM log_events WHERE ts_ms < ?1", [before_ms])? as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: &str, due: i64) -> NewEntry {
+        NewEntry {
+            kind: kind.into(),
+            target: "t".into(),
+            payload: b"{}".to_vec(),
+            meta: "{}".into(),
+            not_before_ms: due,
+        }
+    }
+
+    #[test]
+    fn functions_create_conflict_and_delete() {
+        let s = SqliteStore::in_memory().unwrap();
+        let create = [
+            FunctionWrite::Create { meta: "m".into() },
+            FunctionWrite::PutVersion {
+                version: "$LATEST".into(),
+                config: "c".into(),
+            },
+        ];
+        s.apply("r", "f", &create).unwrap();
+        assert!(matches!(
+            s.apply("r", "f", &create),
+            Err(StoreError::Conflict)
+        ));
+        s.apply(
+            "r",
+            "f",
+            &[
+                FunctionWrite::PutVersion {
+                    version: "2".into(),
+                    config: "c2".into(),
+                },
+                FunctionWrite::PutVersion {
+                    version: "10".into(),
+                    config: "c10".into(),
+                },
+            ],
+        )
+        .unwrap();
+        let versions: Vec<_> = s
+            .versions("r", "f")
+            .unwrap()
+            .into_iter()
+            .map(|v| v.0)
+            .collect();
+        assert_eq!(versions, ["$LATEST", "2", "10"]);
+        assert_eq!(s.list_functions("r", None, 10).unwrap().len(), 1);
+        assert_eq!(s.list_functions("other", None, 10).unwrap().len(), 0);
+        s.apply("r", "f", &[FunctionWrite::Delete]).unwrap();
+        assert_eq!(s.function_meta("r", "f").unwrap(), None);
+        assert!(s.versions("r", "f").unwrap().is_empty());
+    }
+
+    #[test]
+    fn outbox_claims_due_entries_once() {
+        let s = SqliteStore::in_memory().unwrap();
+        let a = s.enqueue(&entry("k", 10), 0).unwrap();
+        s.enqueue(&entry("k", 100), 0).unwrap();
+        assert!(s.claim_due(5, 10).unwrap().is_empty());
+        let got = s.claim_due(50, 10).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, a);
+        assert!(
+            s.claim_due(50, 10).unwrap().is_empty(),
+            "leased entries are not claimed twice"
+        );
+        assert_eq!(s.next_due_ms().unwrap(), Some(100));
+        s.reschedule(a, 1, 20, "{\"x\":1}").unwrap();
+        let again = s.claim_due(50, 10).unwrap();
+        assert_eq!(again[0].attempt, 1);
+        assert_eq!(again[0].meta, "{\"x\":1}");
+        s.complete(a, &[entry("follow", 0)], 60).unwrap();
+        assert_eq!(s.pending().unwrap(), 2);
+        assert_eq!(s.release_all().unwrap(), 0);
+    }
+
+    #[test]
+    fn logs_append_and_query() {
+        let s = SqliteStore::in_memory().unwrap();
+        let rec = |stream: &str, ts: i64, m: &str| LogRecord {
+            region: "r".into(),
+            group: "/aws/lambda/f".into(),
+            stream: stream.into(),
+            timestamp_ms: ts,
+            message: m.into(),
+        };
+        s.append(
+            &[rec("a", 1, "one"), rec("b", 2, "two"), rec("a", 3, "three")],
+            9,
+        )
+        .unwrap();
+        assert!(s.group_exists("r", "/aws/lambda/f").unwrap());
+        let streams = s.streams("r", "/aws/lambda/f", None, None, 10).unwrap();
+        assert_eq!(streams.len(), 2);
+        assert_eq!(streams[0].first_event_ms, Some(1));
+        assert_eq!(streams[0].last_event_ms, Some(3));
+        let q = LogQuery {
+            streams: Some(vec!["a".into()]),
+            limit: 10,
+            ..Default::default()
+        };
+        let ev = s.events("r", "/aws/lambda/f", &q).unwrap();
+        assert_eq!(
+            ev.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
+            ["one", "three"]
+        );
+        let q = LogQuery {
+            stream_prefix: Some("b".into()),
+            start_ms: Some(2),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(s.events("r", "/aws/lambda/f", &q).unwrap().len(), 1);
+        assert_eq!(s.prune(3).unwrap(), 2);
+    }
+}

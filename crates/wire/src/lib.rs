@@ -1,0 +1,180 @@
+//! Types shared by the edge and every AWS service: the decoded request, the reply, and
+//! the error shapes of each AWS protocol.
+//!
+//! Invariant: this crate does no IO. It knows HTTP types but not how they travel.
+
+pub mod id;
+pub mod time;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The account every resource belongs to.
+pub const ACCOUNT_ID: &str = "000000000000";
+
+/// One authenticated AWS API request, as the edge hands it to a service.
+#[derive(Debug)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// The raw, still percent-encoded path.
+    pub path: String,
+    /// Query parameters, percent-decoded, in wire order.
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The region of the request's signature scope.
+    pub region: String,
+    /// A fresh id for this request, echoed in `x-amzn-RequestId`.
+    pub request_id: String,
+}
+
+impl ApiRequest {
+    /// The first query parameter named `name`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A header's value as text, when present and valid UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The path split into percent-decoded segments (leading slash dropped).
+    pub fn segments(&self) -> Vec<String> {
+        self.path
+            .trim_start_matches('/')
+            .split('/')
+            .map(percent_decode)
+            .collect()
+    }
+}
+
+pub type ApiResponse = http::Response<Bytes>;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An AWS service behind the edge.
+pub trait Service: Send + Sync + 'static {
+    fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse>;
+
+    /// An error in this service's protocol shape (used by the edge for auth failures).
+    fn error(&self, status: StatusCode, code: &str, message: &str) -> ApiResponse {
+        rest_json_error(status, code, message)
+    }
+}
+
+/// Decodes `%XX` escapes; invalid escapes are kept as written.
+pub fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Parses a raw query string into decoded pairs (`+` stays `+`, as AWS's REST APIs read it).
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (percent_decode(k), percent_decode(v)),
+            None => (percent_decode(p), String::new()),
+        })
+        .collect()
+}
+
+/// A reply with a body and content type.
+pub fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> ApiResponse {
+    let mut r = http::Response::new(body.into());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    r
+}
+
+/// A JSON reply for rest-json services.
+pub fn json_response(status: StatusCode, value: &serde_json::Value) -> ApiResponse {
+    response(
+        status,
+        "application/json",
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+}
+
+/// An empty reply (204 and friends).
+pub fn empty_response(status: StatusCode) -> ApiResponse {
+    let mut r = http::Response::new(Bytes::new());
+    *r.status_mut() = status;
+    r
+}
+
+/// An error as rest-json services (Lambda, Scheduler, API Gateway v2) send it: the code in
+/// `x-amzn-ErrorType`, the text in the body's `message`.
+pub fn rest_json_error(status: StatusCode, code: &str, message: &str) -> ApiResponse {
+    let body = serde_json::json!({ "Type": "User", "message": message });
+    let mut r = json_response(status, &body);
+    if let Ok(v) = HeaderValue::from_str(code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+/// An error as json 1.0/1.1 services (Logs, SQS, EventBridge) send it.
+pub fn aws_json_error(status: StatusCode, code: &str, message: &str) -> ApiResponse {
+    let body = serde_json::json!({ "__type": code, "message": message });
+    let mut r = response(
+        status,
+        "application/x-amz-json-1.1",
+        serde_json::to_vec(&body).unwrap_or_default(),
+    );
+    if let Ok(v) = HeaderValue::from_str(code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+/// A json 1.1 success reply.
+pub fn aws_json_response(value: &serde_json::Value) -> ApiResponse {
+    response(
+        StatusCode::OK,
+        "application/x-amz-json-1.1",
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parsing_decodes_and_keeps_order() {
+        let q = parse_query("b=2&a=x%3Ay&flag&c=a+b");
+        assert_eq!(
+            q,
+            vec![
+                ("b".into(), "2".into()),
+                ("a".into(), "x:y".into()),
+                ("flag".into(), "".into()),
+                ("c".into(), "a+b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn rest_json_error_carries_code_in_header() {
+        let r = rest_json_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", "nope");
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.headers()["x-amzn-errortype"], "ResourceNotFoundException");
+        let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(v["message"], "nope");
+    }
+}

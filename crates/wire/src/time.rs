@@ -1,0 +1,144 @@
+//! Wall-clock formatting in the shapes AWS APIs use, and a clock trait so time can be
+//! controlled in tests.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where the current time comes from.
+pub trait Clock: Send + Sync + 'static {
+    fn now_ms(&self) -> i64;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+}
+
+/// A clock that only moves when told to, for tests.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(ms: i64) -> Self {
+        Self(AtomicI64::new(ms))
+    }
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+struct Parts {
+    y: i64,
+    mo: u32,
+    d: u32,
+    h: i64,
+    mi: i64,
+    s: i64,
+    ms: i64,
+}
+
+fn parts(ms: i64) -> Parts {
+    let secs = ms.div_euclid(1000);
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    Parts {
+        y,
+        mo,
+        d,
+        h: sod / 3600,
+        mi: sod % 3600 / 60,
+        s: sod % 60,
+        ms: ms.rem_euclid(1000),
+    }
+}
+
+/// `2024-05-01T12:00:00.000+0000`, Lambda's `LastModified` shape.
+pub fn lambda_timestamp(ms: i64) -> String {
+    let p = parts(ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+        p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms
+    )
+}
+
+/// `2024-05-01T12:00:00.000Z`.
+pub fn iso8601_ms(ms: i64) -> String {
+    let p = parts(ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms
+    )
+}
+
+/// `2024-05-01T12:00:00Z`.
+pub fn iso8601(ms: i64) -> String {
+    let p = parts(ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        p.y, p.mo, p.d, p.h, p.mi, p.s
+    )
+}
+
+/// `2024/05/01`, the date prefix of Lambda's log stream names.
+pub fn slash_date(ms: i64) -> String {
+    let p = parts(ms);
+    format!("{:04}/{:02}/{:02}", p.y, p.mo, p.d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        // 2021-03-04T05:06:07.089Z
+        let ms = 1_614_834_367_089;
+        assert_eq!(lambda_timestamp(ms), "2021-03-04T05:06:07.089+0000");
+        assert_eq!(iso8601_ms(ms), "2021-03-04T05:06:07.089Z");
+        assert_eq!(iso8601(ms), "2021-03-04T05:06:07Z");
+        assert_eq!(slash_date(ms), "2021/03/04");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(5);
+        assert_eq!(c.now_ms(), 5);
+        c.advance(10);
+        assert_eq!(c.now_ms(), 15);
+    }
+}
