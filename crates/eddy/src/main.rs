@@ -60,6 +60,13 @@ struct ServerArgs {
     /// Folder whose node_modules holds the AWS SDK v3 for Node functions.
     #[arg(long, env = "EDDY_NODE_SDK_PATH")]
     node_sdk_path: Option<PathBuf>,
+    /// Where SDK installs are cached, shared by every data dir [default: ~/.cache/eddy].
+    #[arg(long, env = "EDDY_SDK_CACHE_DIR")]
+    sdk_cache_dir: Option<PathBuf>,
+    /// Install the AWS SDKs that managed runtimes provide (boto3, @aws-sdk/client-*) from
+    /// the package registries on first use.
+    #[arg(long, env = "EDDY_SDK_INSTALL", default_value_t = true, action = clap::ArgAction::Set)]
+    sdk_install: bool,
     /// Interpreter for Python runtimes.
     #[arg(long, env = "EDDY_PYTHON", default_value = "python3")]
     python: String,
@@ -98,6 +105,16 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(server(args))
         }
+    }
+}
+
+fn default_cache_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(x).join("eddy");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".cache/eddy"),
+        None => PathBuf::from(".eddy-cache"),
     }
 }
 
@@ -154,17 +171,18 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     let sink = runtime::logsink::StoreSink::start(db.clone());
     let dir_hash = hex::encode(&sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes())[..6]);
     let (key, secret) = credentials[0].clone();
-    let join = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     let rt_cfg = runtime::RuntimeConfig {
         envs_dir: data_dir.join("envs"),
         bootstrap_dir: data_dir.join("runtime"),
         python: args.python.clone(),
         node: args.node.clone(),
-        python_libs: join(&args.python_sdk_path),
-        node_libs: args
-            .node_sdk_path
-            .as_ref()
-            .map(|p| p.join("node_modules").display().to_string()),
+        sdk: runtime::sdk::SdkConfig {
+            python_path: args.python_sdk_path.clone(),
+            node_path: args.node_sdk_path.clone(),
+            cache_dir: args.sdk_cache_dir.clone().unwrap_or_else(default_cache_dir),
+            install: args.sdk_install,
+            python: args.python.clone(),
+        },
         memory_budget_mb: args.memory_budget_mb.unwrap_or(host_memory_mb() * 8 / 10),
         account_concurrency: args.account_concurrency,
         idle_timeout_ms: args.idle_timeout_ms,

@@ -432,6 +432,12 @@ impl Lambda {
         };
         self.inner.store.apply(region, name, &writes)?;
         self.forget(region, name);
+        if let Some(kind) = reply["Runtime"]
+            .as_str()
+            .and_then(RuntimeKind::from_runtime)
+        {
+            self.inner.runtime.prepare_sdk(kind);
+        }
         ok(StatusCode::CREATED, &reply)
     }
 

@@ -1,5 +1,7 @@
 //! Resource limits for execution environments through Linux control groups, v1 or v2,
-//! whichever the host offers. Each environment gets its own group under a parent named for
+//! whichever the host offers. Freezing is not done here but with SIGSTOP: a process frozen
+//! by the cgroup freezer cannot act on its parent-death SIGKILL, so a crashed server would
+//! leave frozen environments behind; a stopped process still dies. Each environment gets its own group under a parent named for
 //! this server's data dir, so a restarted server can find and kill what a crashed one left.
 
 use std::fs;
@@ -12,7 +14,6 @@ pub enum Layout {
     V1 {
         memory: PathBuf,
         pids: Option<PathBuf>,
-        freezer: Option<PathBuf>,
     },
     /// v2: one unified folder.
     V2 { root: PathBuf },
@@ -33,7 +34,6 @@ pub struct EnvGroup {
     pub procs_files: Vec<PathBuf>,
     dirs: Vec<PathBuf>,
     memory_dir: PathBuf,
-    freezer_dir: Option<PathBuf>,
     v2: bool,
 }
 
@@ -51,12 +51,7 @@ impl Cgroups {
             let memory = v1_mem.join(name);
             if writable_dir(&memory) {
                 let pids = Some(base.join("pids").join(name)).filter(|p| writable_dir(p));
-                let freezer = Some(base.join("freezer").join(name)).filter(|p| writable_dir(p));
-                Layout::V1 {
-                    memory,
-                    pids,
-                    freezer,
-                }
+                Layout::V1 { memory, pids }
             } else {
                 Layout::None
             }
@@ -103,13 +98,8 @@ impl Cgroups {
 
     fn parents(&self) -> Vec<PathBuf> {
         match &self.layout {
-            Layout::V1 {
-                memory,
-                pids,
-                freezer,
-            } => std::iter::once(memory.clone())
+            Layout::V1 { memory, pids } => std::iter::once(memory.clone())
                 .chain(pids.clone())
-                .chain(freezer.clone())
                 .collect(),
             Layout::V2 { root } => vec![root.clone()],
             Layout::None => vec![],
@@ -134,11 +124,7 @@ impl Cgroups {
     /// Creates the group for one environment with its limits.
     pub fn create(&self, env_id: &str, memory_bytes: u64, pids_max: u32) -> Option<EnvGroup> {
         match &self.layout {
-            Layout::V1 {
-                memory,
-                pids,
-                freezer,
-            } => {
+            Layout::V1 { memory, pids } => {
                 let mem = memory.join(env_id);
                 fs::create_dir_all(&mem).ok()?;
                 fs::write(mem.join("memory.limit_in_bytes"), memory_bytes.to_string()).ok()?;
@@ -155,19 +141,10 @@ impl Cgroups {
                         dirs.push(d);
                     }
                 }
-                let mut freezer_dir = None;
-                if let Some(f) = freezer {
-                    let d = f.join(env_id);
-                    if fs::create_dir_all(&d).is_ok() {
-                        freezer_dir = Some(d.clone());
-                        dirs.push(d);
-                    }
-                }
                 Some(EnvGroup {
                     procs_files: dirs.iter().map(|d| d.join("cgroup.procs")).collect(),
                     dirs,
                     memory_dir: mem,
-                    freezer_dir,
                     v2: false,
                 })
             }
@@ -180,8 +157,7 @@ impl Cgroups {
                 Some(EnvGroup {
                     procs_files: vec![d.join("cgroup.procs")],
                     dirs: vec![d.clone()],
-                    memory_dir: d.clone(),
-                    freezer_dir: Some(d),
+                    memory_dir: d,
                     v2: true,
                 })
             }
@@ -239,28 +215,11 @@ impl EnvGroup {
             .unwrap_or(false)
     }
 
-    /// Freezes (true) or thaws (false) every process of the environment.
-    pub fn set_frozen(&self, frozen: bool) -> bool {
-        let Some(d) = &self.freezer_dir else {
-            return false;
-        };
-        if self.v2 {
-            fs::write(d.join("cgroup.freeze"), if frozen { "1" } else { "0" }).is_ok()
-        } else {
-            fs::write(
-                d.join("freezer.state"),
-                if frozen { "FROZEN" } else { "THAWED" },
-            )
-            .is_ok()
-        }
-    }
-
     /// Kills every process left in the group and removes it.
     pub fn destroy(&self) {
         for d in &self.dirs {
             kill_group(d);
         }
-        self.set_frozen(false);
         for d in &self.dirs {
             // The kernel refuses while a killed process is still exiting; retry briefly.
             for _ in 0..50 {

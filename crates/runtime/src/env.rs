@@ -372,14 +372,10 @@ impl Env {
         }
     }
 
+    /// Stops or continues the whole process group (see the `cgroup` module for why not
+    /// the cgroup freezer).
     pub fn set_frozen(&self, frozen: bool) {
-        let done = match &self.group {
-            Some(g) => g.set_frozen(frozen),
-            None => false,
-        };
-        if !done {
-            self.signal(if frozen { libc::SIGSTOP } else { libc::SIGCONT });
-        }
+        self.signal(if frozen { libc::SIGSTOP } else { libc::SIGCONT });
         self.frozen.store(frozen, Ordering::Release);
     }
 

@@ -12,6 +12,7 @@ pub mod code;
 mod env;
 pub mod logsink;
 pub mod scale;
+pub mod sdk;
 
 use bytes::Bytes;
 use env::{Env, InitResult, Invocation, Launch, Reply};
@@ -144,9 +145,8 @@ pub struct RuntimeConfig {
     pub bootstrap_dir: PathBuf,
     pub python: String,
     pub node: String,
-    /// Extra module folders for Python and Node functions (the provided SDKs).
-    pub python_libs: Option<String>,
-    pub node_libs: Option<String>,
+    /// Where the provided AWS SDKs come from.
+    pub sdk: sdk::SdkConfig,
     pub memory_budget_mb: u64,
     pub account_concurrency: u32,
     pub idle_timeout_ms: u64,
@@ -191,6 +191,7 @@ struct Inner {
     state: Mutex<State>,
     cgroups: cgroup::Cgroups,
     sink: Arc<dyn LogSink>,
+    sdks: sdk::Sdks,
 }
 
 enum Lease {
@@ -213,14 +214,21 @@ impl Runtime {
         } else {
             cgroup::Cgroups::disabled()
         };
+        let sdks = sdk::Sdks::new(cfg.sdk.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 cfg,
                 state: Mutex::new(State::default()),
                 cgroups,
                 sink,
+                sdks,
             }),
         })
+    }
+
+    /// Starts installing the SDK a runtime provides, ahead of its first environment.
+    pub fn prepare_sdk(&self, kind: RuntimeKind) {
+        self.inner.sdks.prepare(kind);
     }
 
     pub fn limits_description(&self) -> &'static str {
@@ -511,11 +519,18 @@ impl Runtime {
             self.inner
                 .cgroups
                 .create(&env_id, spec.memory_mb as u64 * 1024 * 1024, cfg.pids_max);
-        let libs = match spec.kind {
-            RuntimeKind::Python => cfg.python_libs.clone(),
-            RuntimeKind::Node => cfg.node_libs.clone(),
-            RuntimeKind::Provided => None,
-        };
+        let libs = self.inner.sdks.get_bounded(spec.kind).await;
+        if let (RuntimeKind::Node, Some(modules)) = (spec.kind, &libs) {
+            // ES modules resolve bare imports by walking up from the code folder only,
+            // so the SDK is linked in as the code folders' shared parent `node_modules`.
+            if let Some(parent) = spec.code_dir.parent() {
+                let link = parent.join("node_modules");
+                if std::fs::symlink_metadata(&link).is_err() {
+                    let _ = std::os::unix::fs::symlink(modules, &link);
+                }
+            }
+        }
+        let libs = libs.map(|p| p.display().to_string());
         let started = Instant::now();
         let launch = Launch {
             spec,
