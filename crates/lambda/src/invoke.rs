@@ -283,6 +283,13 @@ impl Deliverer for LambdaDeliverer {
         };
         let meta: Option<EntryMeta> = serde_json::from_str(&entry.meta).ok();
         let request_id = meta.map(|m| m.request_id).unwrap_or_default();
+        // The version the qualifier names now: the one that ran, unless an alias moved
+        // in between or routes by weight.
+        let executed = self
+            .lambda
+            .resolve(&t.region, &t.name, t.qualifier.as_deref())
+            .map(|r| r.version.clone())
+            .unwrap_or_else(|_| "$LATEST".to_string());
         let parse = |b: &[u8]| {
             serde_json::from_slice::<Value>(b).unwrap_or_else(|_| json!(String::from_utf8_lossy(b)))
         };
@@ -296,7 +303,7 @@ impl Deliverer for LambdaDeliverer {
                 "approximateInvokeCount": entry.attempt + 1,
             },
             "requestPayload": parse(&entry.payload),
-            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST" },
+            "responseContext": { "statusCode": 200, "executedVersion": executed },
         });
         match outcome {
             Outcome::Success { response } => record["responsePayload"] = parse(response),

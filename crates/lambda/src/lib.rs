@@ -481,6 +481,32 @@ impl Lambda {
     }
 
     fn list_functions(&self, req: &ApiRequest) -> Result<ApiResponse> {
+        if req.query_param("FunctionVersion") == Some("ALL") {
+            // Every version of every function, paged over `name:version` markers.
+            let mut all = Vec::new();
+            for (region, name) in self.inner.store.all_functions()? {
+                if region != req.region {
+                    continue;
+                }
+                for (_, c) in self.inner.store.versions(&region, &name)? {
+                    if let Ok(r) = serde_json::from_str::<VersionRecord>(&c) {
+                        all.push(r.config);
+                    }
+                }
+            }
+            let (page, next) = paginate(all, req, |c| {
+                format!(
+                    "{}:{}",
+                    c["FunctionName"].as_str().unwrap_or(""),
+                    c["Version"].as_str().unwrap_or("")
+                )
+            })?;
+            let mut out = json!({ "Functions": page });
+            if let Some(n) = next {
+                out["NextMarker"] = json!(n);
+            }
+            return ok(StatusCode::OK, &out);
+        }
         let max = match req.query_param("MaxItems") {
             Some(m) => m
                 .parse::<usize>()
@@ -937,10 +963,19 @@ impl Lambda {
                 let n = body["ReservedConcurrentExecutions"].as_u64().ok_or_else(|| {
                     LambdaError::Validation("1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null".into())
                 })?;
-                if n > self.inner.cfg.account_concurrency as u64 {
+                // As on AWS, reservations may not leave less than the account's minimum
+                // unreserved concurrency (100, or a tenth of a smaller configured limit).
+                let limit = self.inner.cfg.account_concurrency as u64;
+                let minimum = (limit / 10).min(100);
+                let mut others = 0u64;
+                for (r, f) in self.inner.store.all_functions()? {
+                    if r == *region && f != *name {
+                        others += self.meta(&r, &f)?.reserved_concurrency.unwrap_or(0) as u64;
+                    }
+                }
+                if others + n > limit.saturating_sub(minimum) {
                     return Err(LambdaError::InvalidParameter(format!(
-                        "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{}].",
-                        0
+                        "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{minimum}]."
                     )));
                 }
                 meta.reserved_concurrency = Some(n as u32);

@@ -82,7 +82,8 @@ pub struct Env {
     pub group: Option<EnvGroup>,
     tmp_dir: PathBuf,
     listener_task: tokio::task::JoinHandle<()>,
-    pipe_fds: [RawFd; 2],
+    /// The read end of the one pipe both stdout and stderr write into.
+    pipe_fd: RawFd,
     pipes_open: Arc<AtomicBool>,
 }
 
@@ -123,6 +124,10 @@ impl Env {
         });
         std::fs::create_dir_all(&l.tmp_dir)?;
 
+        // One pipe for stdout and stderr, as Lambda has one log stream: lines keep the
+        // order the function wrote them in, whichever stream they went to.
+        let (pipe_r, out_w) = std::io::pipe()?;
+        let err_w = out_w.try_clone()?;
         let mut cmd = match spec.kind {
             RuntimeKind::Provided => tokio::process::Command::new(spec.code_dir.join("bootstrap")),
             RuntimeKind::Python => {
@@ -139,8 +144,8 @@ impl Env {
         cmd.current_dir(&spec.code_dir)
             .env_clear()
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+            .stdout(std::process::Stdio::from(out_w))
+            .stderr(std::process::Stdio::from(err_w));
         let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
         cmd.env("PATH", path)
             .env("LANG", "en_US.UTF-8")
@@ -193,9 +198,11 @@ impl Env {
         }
         let mut child = cmd.spawn()?;
         let pid = child.id().map(|p| p as i32).unwrap_or(-1);
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let pipe_fds = [stdout.as_raw_fd(), stderr.as_raw_fd()];
+        // The write ends now live in the child only, so the pipe closes when it exits.
+        drop(cmd);
+        let pipe_fd = pipe_r.as_raw_fd();
+        let output =
+            tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(pipe_r))?;
         let pipes_open = Arc::new(AtomicBool::new(true));
 
         let log = LogCtx {
@@ -206,10 +213,8 @@ impl Env {
             shared: shared.clone(),
         };
         let open = pipes_open.clone();
-        let log2 = log.clone();
         tokio::spawn(async move {
-            let (a, b) = tokio::join!(read_lines(stdout, log.clone()), read_lines(stderr, log2));
-            let _ = (a, b);
+            let _ = read_lines(output, log).await;
             open.store(false, Ordering::Release);
         });
 
@@ -284,7 +289,7 @@ impl Env {
                 group: l.group,
                 tmp_dir: l.tmp_dir,
                 listener_task,
-                pipe_fds,
+                pipe_fd,
                 pipes_open,
             }),
             init_rx,
@@ -341,16 +346,14 @@ impl Env {
     }
 
     fn pipe_bytes(&self) -> i32 {
-        let mut total = 0;
-        for fd in self.pipe_fds {
-            let mut n: libc::c_int = 0;
-            // SAFETY: FIONREAD writes one int; the fd belongs to a pipe we still hold open
-            // (the reader task owns it until both pipes are closed, checked above).
-            if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == 0 {
-                total += n;
-            }
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int; the fd is the pipe the reader task still holds
+        // open (callers check that the reader has not finished).
+        if unsafe { libc::ioctl(self.pipe_fd, libc::FIONREAD, &mut n) } == 0 {
+            n
+        } else {
+            0
         }
-        total
     }
 
     /// Drops any invocation left (after a timeout).

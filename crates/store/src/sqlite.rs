@@ -336,17 +336,18 @@ impl LogStore for SqliteStore {
                 "INSERT INTO log_events(region, grp, stream, ts_ms, ingest_ms, message)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
+            // One upsert per stream and group of the batch, not per line: a busy function
+            // writes thousands of lines a second into the same stream.
+            let mut per_stream: std::collections::BTreeMap<(&str, &str, &str), (i64, i64, i64)> =
+                Default::default();
             for r in records {
                 let size = r.message.len() as i64;
-                group.execute(params![r.region, r.group, now_ms, size])?;
-                stream.execute(params![
-                    r.region,
-                    r.group,
-                    r.stream,
-                    now_ms,
-                    r.timestamp_ms,
-                    size
-                ])?;
+                let e = per_stream
+                    .entry((&r.region, &r.group, &r.stream))
+                    .or_insert((r.timestamp_ms, r.timestamp_ms, 0));
+                e.0 = e.0.min(r.timestamp_ms);
+                e.1 = e.1.max(r.timestamp_ms);
+                e.2 += size;
                 event.execute(params![
                     r.region,
                     r.group,
@@ -355,6 +356,13 @@ impl LogStore for SqliteStore {
                     now_ms,
                     r.message
                 ])?;
+            }
+            for ((region, grp, name), (first, last, size)) in per_stream {
+                group.execute(params![region, grp, now_ms, size])?;
+                stream.execute(params![region, grp, name, now_ms, first, size])?;
+                if last != first {
+                    stream.execute(params![region, grp, name, now_ms, last, 0])?;
+                }
             }
         }
         tx.commit()?;

@@ -209,11 +209,14 @@ def setup_module_path(task_root):
         # The bootstrap's own directory must not shadow user modules.
         del sys.path[0]
     sys.path.insert(0, task_root)
-    # Runtime-provided libraries go last so a copy packaged with the
-    # function wins.
+    # Runtime-provided libraries come right after the function's own code, as
+    # on Lambda: a copy packaged with the function wins, and the provided SDK
+    # wins over whatever the host interpreter happens to have installed.
+    at = 1
     for lib in os.environ.get("EDDY_RUNTIME_LIBS", "").split(os.pathsep):
         if lib and lib not in sys.path:
-            sys.path.append(lib)
+            sys.path.insert(at, lib)
+            at += 1
 
 
 def load_handler(handler_name):
