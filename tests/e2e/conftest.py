@@ -44,8 +44,10 @@ LISTENING_RE = re.compile(r"listening on http://(127\.0\.0\.1:\d+)")
 STARTUP_TIMEOUT = 15.0
 
 # The default flags of the shared server: async retries are spaced from a
-# 200 ms base so retry tests finish in seconds instead of minutes.
-DEFAULT_FLAGS = ["--async-retry-base-delay-ms", "200"]
+# 200 ms base so retry tests finish in seconds instead of minutes, and the
+# provided SDKs are not installed from the registries (test_sdk.py covers that
+# path on a server of its own), so no test waits on a first install.
+DEFAULT_FLAGS = ["--async-retry-base-delay-ms", "200", "--sdk-install", "false"]
 
 
 # --------------------------------------------------------------------------

@@ -94,6 +94,16 @@ def test_configured_keys_replace_the_default(keyed_server):
     assert "Functions" in resp
 
 
+def test_public_listener_with_keys_starts(fresh_server):
+    # With real keys a non-loopback listener is allowed; only loopback
+    # traffic is sent here.
+    srv = fresh_server(flags=["--access-key-id", "AK", "--secret-access-key", "SK"], listen="0.0.0.0:0")
+    with pytest.raises(ClientError) as exc:
+        srv.client("lambda").list_functions()
+    assert error_code(exc) == "UnrecognizedClientException"
+    assert srv.client("lambda", access_key="AK", secret_key="SK").list_functions()["Functions"] == []
+
+
 def test_settings_from_environment(fresh_server):
     # Every flag has an EDDY_<FLAG> twin so the server can be configured
     # from a container environment.

@@ -39,6 +39,12 @@ impl Internal {
         }
         if req.path == "/_eddy/health" {
             let (live, idle, mb) = self.runtime.stats();
+            let sdks: serde_json::Map<String, serde_json::Value> = self
+                .runtime
+                .sdk_status()
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                .collect();
             return wire::json_response(
                 StatusCode::OK,
                 &serde_json::json!({
@@ -47,6 +53,7 @@ impl Internal {
                     "uptime_ms": wire::time::now_ms() - self.started_ms,
                     "environments": { "live": live, "idle": idle, "memory_mb": mb },
                     "deliveries_pending": self.delivery.pending(),
+                    "sdks": sdks,
                 }),
             );
         }

@@ -507,16 +507,7 @@ impl Lambda {
             }
             return ok(StatusCode::OK, &out);
         }
-        let max = match req.query_param("MaxItems") {
-            Some(m) => m
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| {
-                    LambdaError::InvalidParameter("MaxItems must be between 1 and 10000".into())
-                })?,
-            None => 50,
-        };
+        let max = max_items(req)?;
         let marker = req.query_param("Marker").filter(|m| !m.is_empty());
         let mut rows = self
             .inner
@@ -1278,22 +1269,27 @@ fn invoke_config_out(region: &str, name: &str, qualifier: &str, c: &Value) -> Va
     out
 }
 
-/// Marker/MaxItems paging over an in-memory list; the marker is the last key returned.
-fn paginate(
-    all: Vec<Value>,
-    req: &ApiRequest,
-    key: impl Fn(&Value) -> String,
-) -> Result<(Vec<Value>, Option<String>)> {
-    let max = match req.query_param("MaxItems") {
+/// The `MaxItems` of a list call (Lambda's default 50, at most 10,000).
+fn max_items(req: &ApiRequest) -> Result<usize> {
+    match req.query_param("MaxItems") {
         Some(m) => m
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=10_000).contains(n))
             .ok_or_else(|| {
                 LambdaError::InvalidParameter("MaxItems must be between 1 and 10000".into())
-            })?,
-        None => 50,
-    };
+            }),
+        None => Ok(50),
+    }
+}
+
+/// Marker/MaxItems paging over an in-memory list; the marker is the last key returned.
+fn paginate(
+    all: Vec<Value>,
+    req: &ApiRequest,
+    key: impl Fn(&Value) -> String,
+) -> Result<(Vec<Value>, Option<String>)> {
+    let max = max_items(req)?;
     let start = match req.query_param("Marker").filter(|m| !m.is_empty()) {
         Some(m) => all
             .iter()

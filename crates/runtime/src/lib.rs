@@ -172,10 +172,39 @@ struct Pool {
 #[derive(Default)]
 struct State {
     pools: HashMap<String, Pool>,
+    counts: Counts,
+}
+
+/// What live environments hold, for the scaler.
+#[derive(Default)]
+struct Counts {
     /// Live environments per function, for reserved concurrency.
     per_function: HashMap<String, u32>,
     used_mb: u64,
     live: u32,
+}
+
+impl Counts {
+    fn add(&mut self, function_key: &str, memory_mb: u32) {
+        self.live += 1;
+        self.used_mb += memory_mb as u64;
+        *self
+            .per_function
+            .entry(function_key.to_owned())
+            .or_insert(0) += 1;
+    }
+
+    fn remove(&mut self, function_key: &str, memory_mb: u32) {
+        debug_assert!(
+            self.live > 0,
+            "removing an environment that was never added"
+        );
+        self.live -= 1;
+        self.used_mb -= memory_mb as u64;
+        if let Some(n) = self.per_function.get_mut(function_key) {
+            *n -= 1;
+        }
+    }
 }
 
 /// The environment manager.
@@ -231,6 +260,14 @@ impl Runtime {
         self.inner.sdks.prepare(kind);
     }
 
+    /// Where each runtime's provided SDK stands (see [`sdk::Sdks::status`]).
+    pub fn sdk_status(&self) -> [(&'static str, &'static str); 2] {
+        [
+            ("python", self.inner.sdks.status(RuntimeKind::Python)),
+            ("node", self.inner.sdks.status(RuntimeKind::Node)),
+        ]
+    }
+
     pub fn limits_description(&self) -> &'static str {
         self.inner.cgroups.describe()
     }
@@ -254,12 +291,7 @@ impl Runtime {
             let mut freeze = Vec::new();
             {
                 let mut st = self.state();
-                let State {
-                    pools,
-                    per_function,
-                    used_mb,
-                    live,
-                } = &mut *st;
+                let State { pools, counts } = &mut *st;
                 for pool in pools.values_mut() {
                     let now = Instant::now();
                     let (old, keep): (Vec<_>, Vec<_>) = pool
@@ -269,11 +301,7 @@ impl Runtime {
                     pool.idle = keep;
                     for e in old {
                         pool.live -= 1;
-                        *live -= 1;
-                        *used_mb -= e.memory_mb as u64;
-                        if let Some(n) = per_function.get_mut(&pool.spec.function_key) {
-                            *n -= 1;
-                        }
+                        counts.remove(&pool.spec.function_key, e.memory_mb);
                         reap.push(e);
                     }
                     for e in &pool.idle {
@@ -302,22 +330,13 @@ impl Runtime {
         let mut stop = Vec::new();
         {
             let mut st = self.state();
-            let State {
-                pools,
-                per_function,
-                used_mb,
-                live,
-            } = &mut *st;
+            let State { pools, counts } = &mut *st;
             for pool in pools.values_mut() {
                 if pool.spec.function_key == function_key {
                     pool.retired = true;
                     for e in pool.idle.drain(..) {
                         pool.live -= 1;
-                        *live -= 1;
-                        *used_mb -= e.memory_mb as u64;
-                        if let Some(n) = per_function.get_mut(function_key) {
-                            *n -= 1;
-                        }
+                        counts.remove(function_key, e.memory_mb);
                         stop.push(e);
                     }
                 }
@@ -355,7 +374,7 @@ impl Runtime {
     pub fn stats(&self) -> (u32, u32, u64) {
         let st = self.state();
         let idle = st.pools.values().map(|p| p.idle.len() as u32).sum();
-        (st.live, idle, st.used_mb)
+        (st.counts.live, idle, st.counts.used_mb)
     }
 
     fn acquire(&self, spec: &Arc<EnvSpec>) -> Result<Lease, InvokeError> {
@@ -377,6 +396,7 @@ impl Runtime {
                 Lease::Warm(env)
             } else {
                 let per_fn = st
+                    .counts
                     .per_function
                     .get(&spec.function_key)
                     .copied()
@@ -395,9 +415,9 @@ impl Runtime {
                 let plan = scale::plan_start(&scale::StartInput {
                     function_live: per_fn,
                     reserved: spec.reserved_concurrency,
-                    account_live: st.live,
+                    account_live: st.counts.live,
                     account_limit: self.inner.cfg.account_concurrency,
-                    used_mb: st.used_mb,
+                    used_mb: st.counts.used_mb,
                     need_mb: spec.memory_mb as u64,
                     budget_mb: self.inner.cfg.memory_budget_mb,
                     idle_mb_lru: candidates.iter().map(|c| c.2 as u64).collect(),
@@ -409,11 +429,7 @@ impl Runtime {
                         if !p.idle.is_empty() {
                             let e = p.idle.remove(0);
                             p.live -= 1;
-                            st.live -= 1;
-                            st.used_mb -= e.memory_mb as u64;
-                            if let Some(n) = st.per_function.get_mut(&p.spec.function_key) {
-                                *n -= 1;
-                            }
+                            st.counts.remove(&p.spec.function_key, e.memory_mb);
                             evict.push(e);
                         }
                     }
@@ -423,11 +439,7 @@ impl Runtime {
                     .get_mut(&spec.pool_key)
                     .expect("pool inserted above");
                 pool.live += 1;
-                st.live += 1;
-                st.used_mb += spec.memory_mb as u64;
-                *st.per_function
-                    .entry(spec.function_key.clone())
-                    .or_insert(0) += 1;
+                st.counts.add(&spec.function_key, spec.memory_mb);
                 Lease::Start
             }
         };
@@ -455,11 +467,7 @@ impl Runtime {
                     if let Some(p) = pool {
                         p.live -= 1;
                     }
-                    st.live -= 1;
-                    st.used_mb -= spec.memory_mb as u64;
-                    if let Some(n) = st.per_function.get_mut(&spec.function_key) {
-                        *n -= 1;
-                    }
+                    st.counts.remove(&spec.function_key, spec.memory_mb);
                     stop = env;
                 }
             }

@@ -47,6 +47,8 @@ pub struct Sdks {
     cfg: Arc<SdkConfig>,
     python: Arc<OnceCell<Option<PathBuf>>>,
     node: Arc<OnceCell<Option<PathBuf>>>,
+    python_started: Arc<std::sync::atomic::AtomicBool>,
+    node_started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Sdks {
@@ -55,6 +57,8 @@ impl Sdks {
             cfg: Arc::new(cfg),
             python: Arc::new(OnceCell::new()),
             node: Arc::new(OnceCell::new()),
+            python_started: Default::default(),
+            node_started: Default::default(),
         }
     }
 
@@ -75,6 +79,8 @@ impl Sdks {
                 if let Some(p) = &self.cfg.python_path {
                     return Some(p.clone());
                 }
+                self.python_started
+                    .store(true, std::sync::atomic::Ordering::Release);
                 self.python
                     .get_or_init(|| install(self.cfg.clone(), RuntimeKind::Python))
                     .await
@@ -84,11 +90,42 @@ impl Sdks {
                 if let Some(p) = &self.cfg.node_path {
                     return Some(p.join("node_modules"));
                 }
+                self.node_started
+                    .store(true, std::sync::atomic::Ordering::Release);
                 self.node
                     .get_or_init(|| install(self.cfg.clone(), RuntimeKind::Node))
                     .await
                     .clone()
             }
+        }
+    }
+
+    /// Where `kind`'s SDK stands: `configured`, `ready`, `installing`, `unavailable` or
+    /// `not-requested`, for the health endpoint.
+    pub fn status(&self, kind: RuntimeKind) -> &'static str {
+        let (configured, cell) = match kind {
+            RuntimeKind::Python => (self.cfg.python_path.is_some(), &self.python),
+            RuntimeKind::Node => (self.cfg.node_path.is_some(), &self.node),
+            RuntimeKind::Provided => return "not-needed",
+        };
+        if configured {
+            return "configured";
+        }
+        match cell.get() {
+            Some(Some(_)) => "ready",
+            Some(None) => "unavailable",
+            None if self.started(kind) => "installing",
+            None => "not-requested",
+        }
+    }
+
+    fn started(&self, kind: RuntimeKind) -> bool {
+        match kind {
+            RuntimeKind::Python => self
+                .python_started
+                .load(std::sync::atomic::Ordering::Acquire),
+            RuntimeKind::Node => self.node_started.load(std::sync::atomic::Ordering::Acquire),
+            RuntimeKind::Provided => false,
         }
     }
 

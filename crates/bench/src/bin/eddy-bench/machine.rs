@@ -8,6 +8,9 @@ pub struct Machine {
     pub model: String,
     pub mem_total: String,
     pub kernel: String,
+    /// 1, 5 and 15 minute load averages when the run started: other work on the
+    /// machine shows up here and in every number after it.
+    pub load: String,
     pub commit: Option<String>,
     pub python: Option<String>,
 }
@@ -33,7 +36,12 @@ impl Machine {
             );
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map_or_else(|_| "unknown".to_string(), |s| s.trim().to_string());
+        let load = std::fs::read_to_string("/proc/loadavg").map_or_else(
+            |_| "unknown".to_string(),
+            |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        );
         Self {
+            load,
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             model,
             mem_total,

@@ -170,6 +170,7 @@ impl Results {
             "- Machine: {} CPUs, {}, {} memory, Linux {}",
             m.cpus, m.model, m.mem_total, m.kernel
         )?;
+        writeln!(s, "- Load average when the run started: {}", m.load)?;
         writeln!(
             s,
             "- Python interpreter for python3.12 functions: {}",
