@@ -34,10 +34,77 @@ pub struct Edge {
     internal: Arc<dyn Service>,
 }
 
-type Body = Full<Bytes>;
+type Body = http_body_util::Either<Full<Bytes>, FileStream>;
+
+/// Pieces a file is sent in.
+const FILE_CHUNK_BYTES: usize = 256 * 1024;
 
 fn to_hyper(r: ApiResponse) -> Response<Body> {
-    r.map(Full::new)
+    if let Some(f) = r.extensions().get::<wire::FileBody>().cloned() {
+        return r.map(|_| http_body_util::Either::Right(FileStream::start(f)));
+    }
+    r.map(|b| http_body_util::Either::Left(Full::new(b)))
+}
+
+/// A file sent as the response body: a blocking task reads it ahead into a small
+/// bounded channel, so a slow client holds back the reads instead of filling memory.
+pub struct FileStream {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    remaining: u64,
+}
+
+impl FileStream {
+    fn start(f: wire::FileBody) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let remaining = f.len;
+        tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let mut offset = f.offset;
+            let end = f.offset + f.len;
+            while offset < end {
+                let n = ((end - offset) as usize).min(FILE_CHUNK_BYTES);
+                let mut buf = vec![0u8; n];
+                let result = f
+                    .file
+                    .read_exact_at(&mut buf, offset)
+                    .map(|_| Bytes::from(buf));
+                let failed = result.is_err();
+                if tx.blocking_send(result).is_err() || failed {
+                    return;
+                }
+                offset += n as u64;
+            }
+        });
+        Self { rx, remaining }
+    }
+}
+
+impl hyper::body::Body for FileStream {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        match self.rx.poll_recv(cx) {
+            std::task::Poll::Ready(Some(Ok(b))) => {
+                self.remaining = self.remaining.saturating_sub(b.len() as u64);
+                std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(b))))
+            }
+            std::task::Poll::Ready(Some(Err(e))) => std::task::Poll::Ready(Some(Err(e))),
+            std::task::Poll::Ready(None) => std::task::Poll::Ready(None),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// The error shape used before the service is known.
@@ -67,6 +134,42 @@ fn auth_error(e: &sigv4::AuthError) -> (StatusCode, &'static str, String) {
         ),
         Skewed { .. } | Expired { .. } => (StatusCode::FORBIDDEN, "InvalidSignatureException", e.to_string()),
         PayloadHashMismatch => (StatusCode::BAD_REQUEST, "XAmzContentSHA256Mismatch", e.to_string()),
+    }
+}
+
+/// Runs a service on one request in its own task: a panic inside fails this request only.
+async fn run_service(service: Arc<dyn Service>, api: ApiRequest, request_id: &str) -> ApiResponse {
+    let svc = service.clone();
+    match tokio::spawn(async move { svc.handle(api).await }).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("request {request_id} failed inside the service: {e}");
+            service.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            )
+        }
+    }
+}
+
+/// A hyper body as a [`wire::BodyStream`].
+struct IncomingStream(Incoming);
+
+impl wire::BodyStream for IncomingStream {
+    fn next_chunk(&mut self) -> wire::BoxFuture<'_, Option<Result<Bytes, wire::BodyError>>> {
+        Box::pin(async move {
+            loop {
+                match self.0.frame().await? {
+                    Ok(frame) => match frame.into_data() {
+                        Ok(data) => return Some(Ok(data)),
+                        // Trailers of a chunked HTTP body carry nothing S3 reads here.
+                        Err(_) => continue,
+                    },
+                    Err(e) => return Some(Err(wire::BodyError::Incomplete(e.to_string()))),
+                }
+            }
+        })
     }
 }
 
@@ -131,6 +234,7 @@ impl Edge {
                 body,
                 region: "us-east-1".into(),
                 request_id: request_id.to_owned(),
+                stream: None,
             };
             return self.internal.handle(api).await;
         }
@@ -174,6 +278,32 @@ impl Edge {
             ));
             return service.error(s, c, &m);
         }
+        if service.streams(&parts.method, &path) {
+            let now = wire::time::now_ms() / 1000;
+            let (verified, check) =
+                match sigv4::verify_deferred(&sreq, now, &|k| self.secret_for(k)) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let (s, c, m) = auth_error(&e);
+                        return service.error(s, c, &m);
+                    }
+                };
+            drop(header_pairs);
+            let api = ApiRequest {
+                method: parts.method,
+                path,
+                query: wire::parse_query(&raw_query),
+                headers: parts.headers,
+                body: Bytes::new(),
+                region: verified.region,
+                request_id: request_id.to_owned(),
+                stream: Some(wire::StreamedBody {
+                    reader: Box::new(IncomingStream(body)),
+                    check,
+                }),
+            };
+            return run_service(service, api, request_id).await;
+        }
         let body = match Limited::new(body, self.cfg.body_bytes_max).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => {
@@ -205,20 +335,9 @@ impl Edge {
             body,
             region: verified.region,
             request_id: request_id.to_owned(),
+            stream: None,
         };
-        // A panic inside a service must fail this request only.
-        let svc = service.clone();
-        match tokio::spawn(async move { svc.handle(api).await }).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("request {request_id} failed inside the service: {e}");
-                service.error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ServiceException",
-                    "internal error",
-                )
-            }
-        }
+        run_service(service, api, request_id).await
     }
 
     /// Accepts connections until `shutdown` turns true.

@@ -176,6 +176,101 @@ pub fn verify(
     now_unix: i64,
     secret_for: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Verified, AuthError> {
+    verify_inner(req, Some(body), now_unix, secret_for).map(|(v, _)| v)
+}
+
+/// How the body of a request verified by [`verify_deferred`] must still be checked, as
+/// it streams in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayloadCheck {
+    /// The body must hash (SHA-256) to this digest.
+    Sha256([u8; 32]),
+    /// Nothing to check: `UNSIGNED-PAYLOAD` or `STREAMING-UNSIGNED-PAYLOAD-TRAILER`.
+    Unsigned,
+    /// `aws-chunked` with a signature per chunk (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`,
+    /// optionally `-TRAILER`): each chunk's signature chains from the previous one,
+    /// starting at the request's own signature. See [`chunk_signature`].
+    SignedChunks(ChunkSigner),
+}
+
+/// What verifying signed `aws-chunked` bodies needs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChunkSigner {
+    pub seed_signature: String,
+    signing_key: [u8; 32],
+    amz_date: String,
+    scope: String,
+    /// Whether a signed trailer follows the last chunk.
+    pub trailer: bool,
+}
+
+impl std::fmt::Debug for ChunkSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The signing key is a credential: never print it.
+        f.debug_struct("ChunkSigner")
+            .field("seed_signature", &self.seed_signature)
+            .field("scope", &self.scope)
+            .field("trailer", &self.trailer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChunkSigner {
+    /// The signature a chunk with this data must carry, given the previous signature.
+    pub fn chunk_signature(&self, previous: &str, data: &[u8]) -> String {
+        let sts = format!(
+            "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{}\n{}",
+            self.amz_date,
+            self.scope,
+            previous,
+            EMPTY_SHA256_HEX,
+            hex_sha256(data)
+        );
+        hex::encode(hmac_sha256(&self.signing_key, sts.as_bytes()))
+    }
+
+    /// The signature of the trailer section (its `name:value\n` lines, as sent).
+    pub fn trailer_signature(&self, previous: &str, trailer_lines: &str) -> String {
+        let sts = format!(
+            "AWS4-HMAC-SHA256-TRAILER\n{}\n{}\n{}\n{}",
+            self.amz_date,
+            self.scope,
+            previous,
+            hex_sha256(trailer_lines.as_bytes())
+        );
+        hex::encode(hmac_sha256(&self.signing_key, sts.as_bytes()))
+    }
+
+    /// Compares signatures in constant time.
+    pub fn matches(expected: &str, provided: &str) -> bool {
+        expected.len() == provided.len()
+            && expected
+                .bytes()
+                .zip(provided.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+const EMPTY_SHA256_HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Verifies everything but the body, for requests whose body is streamed: the request
+/// must declare its payload (`x-amz-content-sha256`, or be an S3 presigned URL), and the
+/// returned [`PayloadCheck`] says what the body must still satisfy.
+pub fn verify_deferred(
+    req: &Request<'_>,
+    now_unix: i64,
+    secret_for: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Verified, PayloadCheck), AuthError> {
+    verify_inner(req, None, now_unix, secret_for)
+}
+
+fn verify_inner(
+    req: &Request<'_>,
+    body: Option<&[u8]>,
+    now_unix: i64,
+    secret_for: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Verified, PayloadCheck), AuthError> {
     let auth = parse_auth(req)?.ok_or(AuthError::Missing)?;
 
     let (request_unix, amz_date) = match &auth.presign {
@@ -237,10 +332,17 @@ pub fn verify(
         // S3 presigned URLs are created before the body is known, so every
         // client signs this constant instead; other services hash the body.
         None if auth.presign.is_some() && s3 => UNSIGNED_PAYLOAD,
-        None => {
-            body_hash = hex_sha256(body);
-            &body_hash
-        }
+        None => match body {
+            Some(body) => {
+                body_hash = hex_sha256(body);
+                &body_hash
+            }
+            None => {
+                return Err(incomplete(
+                    "x-amz-content-sha256 is required for this request",
+                ))
+            }
+        },
     };
 
     let canonical = Canonical {
@@ -268,17 +370,48 @@ pub fn verify(
     mac.verify_slice(&provided)
         .map_err(|_| AuthError::SignatureMismatch)?;
 
-    if let Some(declared) = declared_hash {
-        check_declared_payload(declared, body)?;
-    }
+    let check = match (declared_hash, body) {
+        (Some(declared), Some(body)) => {
+            check_declared_payload(declared, body)?;
+            PayloadCheck::Unsigned
+        }
+        (Some(d), None) if d.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") => {
+            PayloadCheck::SignedChunks(ChunkSigner {
+                seed_signature: auth.signature.to_string(),
+                signing_key: signing_key(&secret, &scope),
+                amz_date: amz_date.to_string(),
+                scope: format!(
+                    "{}/{}/{}/aws4_request",
+                    auth.scope.date, auth.scope.region, auth.scope.service
+                ),
+                trailer: d.ends_with("-TRAILER"),
+            })
+        }
+        (Some(d), None) if d == UNSIGNED_PAYLOAD || d == "STREAMING-UNSIGNED-PAYLOAD-TRAILER" => {
+            PayloadCheck::Unsigned
+        }
+        (Some(d), None) => {
+            let mut expected = [0u8; 32];
+            if hex::decode_to_slice(d, &mut expected).is_err() {
+                return Err(incomplete(format!(
+                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-* or a SHA-256 hex digest, got {d:?}"
+                )));
+            }
+            PayloadCheck::Sha256(expected)
+        }
+        (None, _) => PayloadCheck::Unsigned,
+    };
 
-    Ok(Verified {
-        access_key: auth.scope.access_key,
-        date: auth.scope.date,
-        region: auth.scope.region,
-        service: auth.scope.service,
-        presigned: auth.presign.is_some(),
-    })
+    Ok((
+        Verified {
+            access_key: auth.scope.access_key,
+            date: auth.scope.date,
+            region: auth.scope.region,
+            service: auth.scope.service,
+            presigned: auth.presign.is_some(),
+        },
+        check,
+    ))
 }
 
 /// Signs: returns the headers to add (authorization, x-amz-date, and

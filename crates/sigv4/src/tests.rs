@@ -1322,3 +1322,43 @@ fn error_codes_and_messages() {
         "Request has expired: presigned URL expired at 20150830T123600Z, server time is 20150830T123601Z"
     );
 }
+
+/// The chunk signatures of AWS's documented `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` example:
+/// a 66,560-byte object of `a`s sent as a 65,536-byte chunk, a 1,024-byte chunk and the
+/// empty final chunk.
+#[test]
+fn chunk_signatures_follow_the_documented_chain() {
+    let scope = ScopeRef {
+        date: "20130524",
+        region: "us-east-1",
+        service: "s3",
+    };
+    let signer = ChunkSigner {
+        seed_signature: "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9".into(),
+        signing_key: signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &scope),
+        amz_date: "20130524T000000Z".into(),
+        scope: "20130524/us-east-1/s3/aws4_request".into(),
+        trailer: false,
+    };
+    let first = signer.chunk_signature(&signer.seed_signature, &[b'a'; 65_536]);
+    assert_eq!(
+        first,
+        "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+    );
+    let second = signer.chunk_signature(&first, &[b'a'; 1024]);
+    assert_eq!(
+        second,
+        "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
+    );
+    let last = signer.chunk_signature(&second, b"");
+    assert_eq!(
+        last,
+        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+    );
+    assert!(ChunkSigner::matches(
+        &last,
+        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+    ));
+    assert!(!ChunkSigner::matches(&last, &first));
+    assert!(!format!("{signer:?}").contains("signing_key"));
+}

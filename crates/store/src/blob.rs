@@ -12,6 +12,70 @@ pub trait BlobStore: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     fn exists(&self, key: &str) -> bool;
     fn delete(&self, key: &str) -> Result<()>;
+    /// Starts a blob written piece by piece; it becomes visible under a key only when
+    /// committed, and is discarded if dropped first.
+    fn writer(&self) -> Result<Box<dyn BlobWrite>>;
+    /// Opens a blob for reading; an open blob stays readable after it is replaced or
+    /// deleted.
+    fn open(&self, key: &str) -> Result<Option<std::fs::File>>;
+}
+
+/// A blob being written.
+pub trait BlobWrite: Send {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()>;
+    /// Bytes written so far.
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Makes the blob durable and visible under `key`.
+    fn commit(self: Box<Self>, key: &str) -> std::io::Result<()>;
+}
+
+struct FsBlobWriter {
+    file: Option<File>,
+    tmp: PathBuf,
+    root: PathBuf,
+    len: u64,
+}
+
+impl BlobWrite for FsBlobWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => {
+                f.write_all(data)?;
+                self.len += data.len() as u64;
+                Ok(())
+            }
+            None => Err(std::io::Error::other("blob already committed")),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn commit(mut self: Box<Self>, key: &str) -> std::io::Result<()> {
+        let f = self
+            .file
+            .take()
+            .ok_or_else(|| std::io::Error::other("blob already committed"))?;
+        f.sync_all()?;
+        drop(f);
+        let dest = self.root.join(key);
+        let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&parent)?;
+        fs::rename(&self.tmp, &dest)?;
+        sync_dir(&parent)
+    }
+}
+
+impl Drop for FsBlobWriter {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Blobs as files; keys may contain `/` to form folders.
@@ -77,6 +141,74 @@ impl BlobStore for FsBlobStore {
             Err(e) => Err(e.into()),
         }
     }
+
+    fn writer(&self) -> Result<Box<dyn BlobWrite>> {
+        let tmp = self
+            .root
+            .join(".tmp")
+            .join(format!("{}-{}", std::process::id(), unique()));
+        let file = File::create(&tmp)?;
+        Ok(Box::new(FsBlobWriter {
+            file: Some(file),
+            tmp,
+            root: self.root.clone(),
+            len: 0,
+        }))
+    }
+
+    fn open(&self, key: &str) -> Result<Option<File>> {
+        match File::open(self.path(key)) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl FsBlobStore {
+    /// Deletes temp files (uploads cut off by a crash) and blobs under `prefix` that no
+    /// record names and that are older than `min_age`, so an upload in flight is spared.
+    pub fn sweep(
+        &self,
+        prefix: &str,
+        referenced: &std::collections::HashSet<String>,
+        min_age: std::time::Duration,
+    ) -> std::io::Result<u64> {
+        let mut removed = 0;
+        let now = std::time::SystemTime::now();
+        let old_enough = |p: &Path| {
+            fs::metadata(p)
+                .and_then(|m| m.modified())
+                .map(|t| now.duration_since(t).unwrap_or_default() >= min_age)
+                .unwrap_or(false)
+        };
+        if let Ok(rd) = fs::read_dir(self.root.join(".tmp")) {
+            for e in rd.flatten() {
+                if old_enough(&e.path()) && fs::remove_file(e.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        let mut stack = vec![self.root.join(prefix)];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = fs::read_dir(&dir) else { continue };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let Ok(rel) = p.strip_prefix(&self.root) else {
+                    continue;
+                };
+                let key = rel.to_string_lossy().into_owned();
+                if !referenced.contains(&key) && old_enough(&p) && fs::remove_file(&p).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
 }
 
 fn unique() -> u64 {
@@ -100,5 +232,30 @@ mod tests {
         assert!(b.exists("code/a"));
         b.delete("code/a").unwrap();
         assert!(!b.exists("code/a"));
+    }
+
+    #[test]
+    fn writers_commit_atomically_and_sweep_orphans() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = FsBlobStore::open(dir.path()).unwrap();
+        let mut w = b.writer().unwrap();
+        w.write(b"par").unwrap();
+        w.write(b"ts").unwrap();
+        assert_eq!(w.len(), 5);
+        assert!(!b.exists("objects/x"), "nothing is visible before commit");
+        w.commit("objects/x").unwrap();
+        assert_eq!(b.get("objects/x").unwrap().unwrap(), b"parts");
+        let dropped = b.writer().unwrap();
+        drop(dropped);
+        assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
+        b.put("objects/orphan", b"o").unwrap();
+        let keep: std::collections::HashSet<String> = ["objects/x".to_string()].into();
+        assert_eq!(
+            b.sweep("objects", &keep, std::time::Duration::ZERO)
+                .unwrap(),
+            1
+        );
+        assert!(b.exists("objects/x"));
+        assert!(!b.exists("objects/orphan"));
     }
 }

@@ -6,9 +6,13 @@
 //! the owning service; this crate knows no AWS shapes.
 
 mod blob;
+pub mod objects;
 mod sqlite;
 
-pub use blob::{BlobStore, FsBlobStore};
+pub use blob::{BlobStore, BlobWrite, FsBlobStore};
+pub use objects::{
+    BucketRecord, DeleteBucket, ObjectRecord, ObjectStore, PartRecord, UploadRecord,
+};
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store.

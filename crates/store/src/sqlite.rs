@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite database in WAL mode with full sync, so a commit that
 //! returned survives `kill -9` and power loss.
 
+use crate::objects::*;
 use crate::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -37,6 +38,24 @@ CREATE TABLE IF NOT EXISTS log_events(
     ts_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS log_events_stream ON log_events(region, grp, stream, id);
 CREATE INDEX IF NOT EXISTS log_events_ts ON log_events(ts_ms);
+CREATE TABLE IF NOT EXISTS buckets(
+    name TEXT PRIMARY KEY, region TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects(
+    bucket TEXT NOT NULL, key TEXT NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
+    etag TEXT NOT NULL, last_modified_ms INTEGER NOT NULL, meta TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY(bucket, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads(
+    upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL,
+    created_ms INTEGER NOT NULL, meta TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS uploads_bucket ON uploads(bucket, key);
+CREATE TABLE IF NOT EXISTS parts(
+    upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL,
+    size INTEGER NOT NULL, etag TEXT NOT NULL, last_modified_ms INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    PRIMARY KEY(upload_id, part_number));
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 "#;
 
 /// The SQLite store. One connection behind a mutex: SQLite serialises writers anyway, and
@@ -637,5 +656,434 @@ mod tests {
         };
         assert_eq!(s.events("r", "/aws/lambda/f", &q).unwrap().len(), 1);
         assert_eq!(s.prune(3).unwrap(), 2);
+    }
+}
+
+const OBJECT_COLUMNS: &str = "bucket, key, blob, size, etag, last_modified_ms, meta, seq";
+
+fn object_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObjectRecord> {
+    Ok(ObjectRecord {
+        bucket: r.get(0)?,
+        key: r.get(1)?,
+        blob: r.get(2)?,
+        size: r.get(3)?,
+        etag: r.get(4)?,
+        last_modified_ms: r.get(5)?,
+        meta: r.get(6)?,
+        seq: r.get(7)?,
+    })
+}
+
+fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
+    Ok(UploadRecord {
+        upload_id: r.get(0)?,
+        bucket: r.get(1)?,
+        key: r.get(2)?,
+        created_ms: r.get(3)?,
+        meta: r.get(4)?,
+    })
+}
+
+fn next_seq(tx: &Connection) -> rusqlite::Result<i64> {
+    tx.query_row(
+        "INSERT INTO counters(name, value) VALUES ('object_seq', 1)
+         ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Writes an object record in an open transaction; returns the stored record and the
+/// blob it replaced.
+fn write_object(
+    tx: &Connection,
+    record: &ObjectRecord,
+    followups: &[NewEntry],
+    now_ms: i64,
+) -> rusqlite::Result<(ObjectRecord, Option<String>)> {
+    let old: Option<String> = tx
+        .query_row(
+            "SELECT blob FROM objects WHERE bucket=?1 AND key=?2",
+            params![record.bucket, record.key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut stored = record.clone();
+    stored.seq = next_seq(tx)?;
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO objects({OBJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?
+    .execute(params![
+        stored.bucket,
+        stored.key,
+        stored.blob,
+        stored.size,
+        stored.etag,
+        stored.last_modified_ms,
+        stored.meta,
+        stored.seq
+    ])?;
+    for f in followups {
+        insert_entry(tx, f, now_ms)?;
+    }
+    Ok((stored, old.filter(|b| *b != record.blob)))
+}
+
+impl ObjectStore for SqliteStore {
+    fn create_bucket(&self, b: &BucketRecord) -> Result<()> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO buckets(name, region, created_ms, config) VALUES (?1, ?2, ?3, ?4)",
+            params![b.name, b.region, b.created_ms, b.config],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    fn bucket(&self, name: &str) -> Result<Option<BucketRecord>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT name, region, created_ms, config FROM buckets WHERE name=?1")?
+            .query_row([name], |r| {
+                Ok(BucketRecord {
+                    name: r.get(0)?,
+                    region: r.get(1)?,
+                    created_ms: r.get(2)?,
+                    config: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn buckets(&self) -> Result<Vec<BucketRecord>> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare_cached("SELECT name, region, created_ms, config FROM buckets ORDER BY name")?;
+        let rows = st.query_map([], |r| {
+            Ok(BucketRecord {
+                name: r.get(0)?,
+                region: r.get(1)?,
+                created_ms: r.get(2)?,
+                config: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn set_bucket_config(&self, name: &str, config: &str) -> Result<bool> {
+        Ok(self.conn().execute(
+            "UPDATE buckets SET config=?2 WHERE name=?1",
+            params![name, config],
+        )? > 0)
+    }
+
+    fn delete_bucket(&self, name: &str) -> Result<DeleteBucket> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let exists = tx
+            .query_row("SELECT 1 FROM buckets WHERE name=?1", [name], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !exists {
+            return Ok(DeleteBucket::NotFound);
+        }
+        let busy = tx
+            .query_row(
+                "SELECT 1 FROM objects WHERE bucket=?1 UNION ALL SELECT 1 FROM uploads WHERE bucket=?1 LIMIT 1",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if busy {
+            return Ok(DeleteBucket::NotEmpty);
+        }
+        tx.execute("DELETE FROM buckets WHERE name=?1", [name])?;
+        tx.commit()?;
+        Ok(DeleteBucket::Deleted)
+    }
+
+    fn put_object(
+        &self,
+        record: &ObjectRecord,
+        followups: &[NewEntry],
+        now_ms: i64,
+    ) -> Result<(ObjectRecord, Option<String>)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let out = write_object(&tx, record, followups, now_ms)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=?1 AND key=?2"
+            ))?
+            .query_row(params![bucket, key], object_row)
+            .optional()?)
+    }
+
+    fn delete_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        followups: &dyn Fn(&ObjectRecord, i64) -> Vec<NewEntry>,
+        now_ms: i64,
+    ) -> Result<Option<ObjectRecord>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let old = tx
+            .prepare_cached(&format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=?1 AND key=?2"
+            ))?
+            .query_row(params![bucket, key], object_row)
+            .optional()?;
+        if let Some(o) = &old {
+            tx.execute(
+                "DELETE FROM objects WHERE bucket=?1 AND key=?2",
+                params![bucket, key],
+            )?;
+            let seq = next_seq(&tx)?;
+            for f in followups(o, seq) {
+                insert_entry(&tx, &f, now_ms)?;
+            }
+        }
+        tx.commit()?;
+        Ok(old)
+    }
+
+    fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<ObjectRecord>> {
+        let conn = self.conn();
+        // Byte order is S3's order; SQLite compares TEXT with memcmp (BINARY collation).
+        let start = if after >= prefix { after } else { prefix };
+        let inclusive = after < prefix;
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=?1 AND key {} ?2
+             AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?4",
+            if inclusive { ">=" } else { ">" }
+        );
+        let mut st = conn.prepare_cached(&sql)?;
+        let rows = st.query_map(params![bucket, start, prefix, limit as i64], object_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn create_upload(&self, u: &UploadRecord) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO uploads(upload_id, bucket, key, created_ms, meta) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![u.upload_id, u.bucket, u.key, u.created_ms, u.meta],
+        )?;
+        Ok(())
+    }
+
+    fn upload(&self, upload_id: &str) -> Result<Option<UploadRecord>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT upload_id, bucket, key, created_ms, meta FROM uploads WHERE upload_id=?1",
+            )?
+            .query_row([upload_id], upload_row)
+            .optional()?)
+    }
+
+    fn uploads(&self, bucket: &str, prefix: &str, limit: usize) -> Result<Vec<UploadRecord>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT upload_id, bucket, key, created_ms, meta FROM uploads
+             WHERE bucket=?1 AND substr(key, 1, length(?2)) = ?2
+             ORDER BY key, created_ms LIMIT ?3",
+        )?;
+        let rows = st.query_map(params![bucket, prefix, limit as i64], upload_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn put_part(&self, upload_id: &str, p: &PartRecord) -> Result<Option<String>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let old: Option<String> = tx
+            .query_row(
+                "SELECT blob FROM parts WHERE upload_id=?1 AND part_number=?2",
+                params![upload_id, p.part_number],
+                |r| r.get(0),
+            )
+            .optional()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO parts(upload_id, part_number, blob, size, etag, last_modified_ms, meta)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![upload_id, p.part_number, p.blob, p.size, p.etag, p.last_modified_ms, p.meta],
+        )?;
+        tx.commit()?;
+        Ok(old)
+    }
+
+    fn parts(&self, upload_id: &str) -> Result<Vec<PartRecord>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT part_number, blob, size, etag, last_modified_ms, meta FROM parts
+             WHERE upload_id=?1 ORDER BY part_number",
+        )?;
+        let rows = st.query_map([upload_id], |r| {
+            Ok(PartRecord {
+                part_number: r.get(0)?,
+                blob: r.get(1)?,
+                size: r.get(2)?,
+                etag: r.get(3)?,
+                last_modified_ms: r.get(4)?,
+                meta: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn finish_upload(
+        &self,
+        upload_id: &str,
+        object: Option<(&ObjectRecord, &[NewEntry])>,
+        now_ms: i64,
+    ) -> Result<(Option<ObjectRecord>, Option<String>, Vec<String>)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let blobs: Vec<String> = {
+            let mut st = tx.prepare_cached("SELECT blob FROM parts WHERE upload_id=?1")?;
+            let rows = st.query_map([upload_id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        tx.execute("DELETE FROM parts WHERE upload_id=?1", [upload_id])?;
+        tx.execute("DELETE FROM uploads WHERE upload_id=?1", [upload_id])?;
+        let (stored, replaced) = match object {
+            Some((rec, followups)) => {
+                let (s, r) = write_object(&tx, rec, followups, now_ms)?;
+                (Some(s), r)
+            }
+            None => (None, None),
+        };
+        tx.commit()?;
+        Ok((stored, replaced, blobs))
+    }
+
+    fn referenced_blobs(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT blob FROM objects UNION ALL SELECT blob FROM parts")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod object_tests {
+    use super::*;
+
+    fn obj(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
+        ObjectRecord {
+            bucket: bucket.into(),
+            key: key.into(),
+            blob: blob.into(),
+            size: 1,
+            etag: "e".into(),
+            last_modified_ms: 0,
+            meta: "{}".into(),
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn objects_replace_list_and_delete() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.create_bucket(&BucketRecord {
+            name: "b".into(),
+            region: "r".into(),
+            created_ms: 0,
+            config: "{}".into(),
+        })
+        .unwrap();
+        let (first, old) = s.put_object(&obj("b", "a/1", "x1"), &[], 0).unwrap();
+        assert_eq!(old, None);
+        let (second, old) = s.put_object(&obj("b", "a/1", "x2"), &[], 0).unwrap();
+        assert_eq!(
+            old.as_deref(),
+            Some("x1"),
+            "the replaced blob is handed back"
+        );
+        assert!(second.seq > first.seq);
+        for k in ["a/2", "b/1", "a/\u{e9}", "a/Z"] {
+            s.put_object(&obj("b", k, k), &[], 0).unwrap();
+        }
+        let keys: Vec<String> = s
+            .list_objects("b", "a/", "", 10)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(keys, ["a/1", "a/2", "a/Z", "a/\u{e9}"]);
+        let after: Vec<String> = s
+            .list_objects("b", "a/", "a/2", 10)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(after, ["a/Z", "a/\u{e9}"]);
+        assert_eq!(s.delete_bucket("b").unwrap(), DeleteBucket::NotEmpty);
+        let notify = |o: &ObjectRecord, _seq: i64| {
+            vec![NewEntry {
+                kind: "k".into(),
+                target: o.key.clone(),
+                payload: vec![],
+                meta: "{}".into(),
+                not_before_ms: 0,
+            }]
+        };
+        let gone = s.delete_object("b", "a/1", &notify, 0).unwrap();
+        assert_eq!(gone.unwrap().blob, "x2");
+        assert_eq!(
+            s.pending().unwrap(),
+            1,
+            "the notification is stored with the delete"
+        );
+        assert!(s.delete_object("b", "a/1", &notify, 0).unwrap().is_none());
+    }
+
+    #[test]
+    fn multipart_completion_is_one_transaction() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.create_upload(&UploadRecord {
+            upload_id: "u".into(),
+            bucket: "b".into(),
+            key: "k".into(),
+            created_ms: 0,
+            meta: "{}".into(),
+        })
+        .unwrap();
+        let part = |n: i32, blob: &str| PartRecord {
+            part_number: n,
+            blob: blob.into(),
+            size: 5,
+            etag: "e".into(),
+            last_modified_ms: 0,
+            meta: "{}".into(),
+        };
+        assert_eq!(s.put_part("u", &part(1, "p1")).unwrap(), None);
+        assert_eq!(
+            s.put_part("u", &part(1, "p1b")).unwrap().as_deref(),
+            Some("p1")
+        );
+        s.put_part("u", &part(2, "p2")).unwrap();
+        assert_eq!(s.parts("u").unwrap().len(), 2);
+        let (stored, replaced, blobs) = s
+            .finish_upload("u", Some((&obj("b", "k", "whole"), &[])), 0)
+            .unwrap();
+        assert_eq!(stored.unwrap().blob, "whole");
+        assert_eq!(replaced, None);
+        assert_eq!(blobs.len(), 2);
+        assert!(s.upload("u").unwrap().is_none());
+        assert!(s.parts("u").unwrap().is_empty());
     }
 }

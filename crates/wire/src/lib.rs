@@ -28,6 +28,45 @@ pub struct ApiRequest {
     pub region: String,
     /// A fresh id for this request, echoed in `x-amzn-RequestId`.
     pub request_id: String,
+    /// The body, when the service asked to stream it instead of `body` (see
+    /// [`Service::streams`]); the signature over everything else is already verified.
+    pub stream: Option<StreamedBody>,
+}
+
+/// A response body the edge reads from a file as it sends it (large objects), put in
+/// the response's extensions; the response's own body is then ignored.
+#[derive(Debug, Clone)]
+pub struct FileBody {
+    pub file: std::sync::Arc<std::fs::File>,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// Why reading a streamed body failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// The connection failed or closed before the body was complete.
+    Incomplete(String),
+}
+
+/// A request body still arriving.
+pub trait BodyStream: Send + Sync {
+    /// The next piece of the body; `None` once it is complete.
+    fn next_chunk(&mut self) -> BoxFuture<'_, Option<Result<Bytes, BodyError>>>;
+}
+
+/// A streamed body and what it must still satisfy to be authentic.
+pub struct StreamedBody {
+    pub reader: Box<dyn BodyStream>,
+    pub check: sigv4::PayloadCheck,
+}
+
+impl std::fmt::Debug for StreamedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamedBody")
+            .field("check", &self.check)
+            .finish()
+    }
 }
 
 impl ApiRequest {
@@ -61,6 +100,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// An AWS service behind the edge.
 pub trait Service: Send + Sync + 'static {
     fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse>;
+
+    /// Whether this request's body should be streamed to the service instead of read
+    /// into memory first (large uploads).
+    fn streams(&self, _method: &Method, _path: &str) -> bool {
+        false
+    }
 
     /// An error in this service's protocol shape (used by the edge for auth failures).
     fn error(&self, status: StatusCode, code: &str, message: &str) -> ApiResponse {
