@@ -24,6 +24,27 @@ struct EntryMeta {
     request_id: String,
 }
 
+/// An outbox entry that invokes `function_arn` asynchronously with `payload`, as an
+/// `Event` invoke would: for event sources (S3 notifications, rules, schedules).
+pub fn async_invoke_entry(function_arn: &str, payload: Vec<u8>, request_id: &str) -> NewEntry {
+    let region = function_arn
+        .split(':')
+        .nth(3)
+        .unwrap_or("us-east-1")
+        .to_string();
+    NewEntry {
+        kind: KIND.into(),
+        target: function_arn.to_string(),
+        payload,
+        meta: serde_json::to_string(&EntryMeta {
+            region,
+            request_id: request_id.to_string(),
+        })
+        .unwrap_or_default(),
+        not_before_ms: 0,
+    }
+}
+
 fn pick(resolved: &Resolved) -> (Arc<runtime::EnvSpec>, String) {
     if let Some((weight, spec, version)) = &resolved.alternate {
         let roll = (wire::id::next_u64() % 1_000_000) as f64 / 1_000_000.0;

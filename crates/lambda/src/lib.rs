@@ -23,7 +23,7 @@ use std::sync::{Arc, RwLock};
 use store::{BlobStore, FunctionStore, FunctionWrite};
 use wire::{ApiRequest, ApiResponse, BoxFuture};
 
-pub use invoke::LambdaDeliverer;
+pub use invoke::{async_invoke_entry, LambdaDeliverer};
 
 /// Lambda service settings.
 #[derive(Debug, Clone)]

@@ -7,7 +7,6 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,16 +173,6 @@ impl Env {
             cmd.env(k, v);
         }
 
-        let procs: Vec<CString> = l
-            .group
-            .as_ref()
-            .map(|g| {
-                g.procs_files
-                    .iter()
-                    .filter_map(|p| CString::new(p.as_os_str().as_encoded_bytes()).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
         let fsize = spec.ephemeral_mb as u64 * 1024 * 1024;
         let data_limit = if l.group.is_none() && spec.kind != RuntimeKind::Node {
             Some(spec.memory_mb as u64 * 1024 * 1024 * 2)
@@ -194,10 +183,27 @@ impl Env {
         // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
         // calls on memory prepared before the fork; it allocates nothing.
         unsafe {
-            cmd.pre_exec(move || child_setup(parent, &procs, fsize, data_limit));
+            cmd.pre_exec(move || child_setup(parent, fsize, data_limit));
         }
         let mut child = cmd.spawn()?;
         let pid = child.id().map(|p| p as i32).unwrap_or(-1);
+        if let Some(g) = &l.group {
+            // Joining a v1 cgroup takes the kernel milliseconds (an RCU grace period), so
+            // the server moves the process from a blocking thread while it starts, rather
+            // than the child joining before exec and starting that much later. What the
+            // process allocates before the move is charged to the server.
+            let files = g.procs_files.clone();
+            tokio::task::spawn_blocking(move || {
+                for f in files {
+                    if let Err(e) = std::fs::write(&f, pid.to_string()) {
+                        tracing::warn!(
+                            "could not move environment {pid} into {}: {e}",
+                            f.display()
+                        );
+                    }
+                }
+            });
+        }
         // The write ends now live in the child only, so the pipe closes when it exits.
         drop(cmd);
         let pipe_fd = pipe_r.as_raw_fd();
@@ -447,12 +453,7 @@ fn push_tail(t: &mut String, line: &str) {
 }
 
 /// Runs in the child between fork and exec.
-fn child_setup(
-    parent: i32,
-    procs: &[CString],
-    fsize: u64,
-    data_limit: Option<u64>,
-) -> std::io::Result<()> {
+fn child_setup(parent: i32, fsize: u64, data_limit: Option<u64>) -> std::io::Result<()> {
     // SAFETY: plain syscalls on values owned by this closure; no allocation.
     unsafe {
         libc::setpgid(0, 0);
@@ -466,15 +467,6 @@ fn child_setup(
         // The server may have died between fork and prctl: then nobody would kill us.
         if libc::getppid() != parent {
             libc::_exit(1);
-        }
-        let mut buf = [0u8; 24];
-        let len = format_pid(libc::getpid(), &mut buf);
-        for p in procs {
-            let fd = libc::open(p.as_ptr(), libc::O_WRONLY);
-            if fd >= 0 {
-                libc::write(fd, buf.as_ptr().cast(), len);
-                libc::close(fd);
-            }
         }
         let set = |res, v: u64| {
             let l = libc::rlimit {
@@ -493,24 +485,6 @@ fn child_setup(
         }
     }
     Ok(())
-}
-
-fn format_pid(pid: i32, buf: &mut [u8; 24]) -> usize {
-    let mut n = pid.max(0) as u32;
-    let mut tmp = [0u8; 12];
-    let mut i = 0;
-    loop {
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        i += 1;
-        if n == 0 {
-            break;
-        }
-    }
-    for j in 0..i {
-        buf[j] = tmp[i - 1 - j];
-    }
-    i
 }
 
 #[derive(Clone)]
@@ -717,15 +691,6 @@ async fn next(shared: Arc<Shared>) -> ApiResponse {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn pid_formatting() {
-        let mut b = [0u8; 24];
-        let n = super::format_pid(40213, &mut b);
-        assert_eq!(&b[..n], b"40213");
-        let n = super::format_pid(7, &mut b);
-        assert_eq!(&b[..n], b"7");
-    }
-
     #[test]
     fn tail_keeps_the_end() {
         let mut t = String::new();

@@ -221,6 +221,34 @@ struct Inner {
     cgroups: cgroup::Cgroups,
     sink: Arc<dyn LogSink>,
     sdks: sdk::Sdks,
+    /// The interpreters' real paths: version managers' shims (pyenv, asdf) add a
+    /// shell script and tens of milliseconds to every start.
+    python: Arc<tokio::sync::OnceCell<String>>,
+    node: Arc<tokio::sync::OnceCell<String>>,
+}
+
+/// Asks an interpreter for its own executable's path; falls back to the name given.
+async fn real_interpreter(name: &str, args: &[&str]) -> String {
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new(name)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output(),
+    )
+    .await;
+    match out {
+        Ok(Ok(o)) if o.status.success() => {
+            let p = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            if p.is_empty() {
+                name.to_string()
+            } else {
+                p
+            }
+        }
+        _ => name.to_string(),
+    }
 }
 
 enum Lease {
@@ -244,15 +272,47 @@ impl Runtime {
             cgroup::Cgroups::disabled()
         };
         let sdks = sdk::Sdks::new(cfg.sdk.clone());
-        Ok(Self {
+        let me = Self {
             inner: Arc::new(Inner {
                 cfg,
                 state: Mutex::new(State::default()),
                 cgroups,
                 sink,
                 sdks,
+                python: Default::default(),
+                node: Default::default(),
             }),
-        })
+        };
+        // Resolved in the background so start-up does not wait for an interpreter.
+        let r = me.clone();
+        tokio::spawn(async move {
+            r.interpreter(RuntimeKind::Python).await;
+            r.interpreter(RuntimeKind::Node).await;
+        });
+        Ok(me)
+    }
+
+    async fn interpreter(&self, kind: RuntimeKind) -> String {
+        let cfg = &self.inner.cfg;
+        match kind {
+            RuntimeKind::Python => self
+                .inner
+                .python
+                .get_or_init(|| {
+                    real_interpreter(&cfg.python, &["-c", "import sys; print(sys.executable)"])
+                })
+                .await
+                .clone(),
+            RuntimeKind::Node => self
+                .inner
+                .node
+                .get_or_init(|| {
+                    real_interpreter(&cfg.node, &["-e", "console.log(process.execPath)"])
+                })
+                .await
+                .clone(),
+            RuntimeKind::Provided => String::new(),
+        }
     }
 
     /// Starts installing the SDK a runtime provides, ahead of its first environment.
@@ -539,14 +599,15 @@ impl Runtime {
             }
         }
         let libs = libs.map(|p| p.display().to_string());
+        let interpreter = self.interpreter(spec.kind).await;
         let started = Instant::now();
         let launch = Launch {
             spec,
             log_stream: log_stream.clone(),
             tmp_dir: cfg.envs_dir.join(&env_id),
             bootstrap_dir: &cfg.bootstrap_dir,
-            python: &cfg.python,
-            node: &cfg.node,
+            python: &interpreter,
+            node: &interpreter,
             group: group.clone(),
             sink: self.inner.sink.clone(),
             extra_env: cfg.extra_env.clone(),

@@ -218,13 +218,15 @@ impl std::fmt::Debug for ChunkSigner {
 impl ChunkSigner {
     /// The signature a chunk with this data must carry, given the previous signature.
     pub fn chunk_signature(&self, previous: &str, data: &[u8]) -> String {
+        self.chunk_signature_of_hash(previous, &hex_sha256(data))
+    }
+
+    /// Like [`chunk_signature`](Self::chunk_signature), from the hex SHA-256 of the
+    /// chunk's data (for callers that hash as the data streams).
+    pub fn chunk_signature_of_hash(&self, previous: &str, data_sha256_hex: &str) -> String {
         let sts = format!(
             "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{}\n{}",
-            self.amz_date,
-            self.scope,
-            previous,
-            EMPTY_SHA256_HEX,
-            hex_sha256(data)
+            self.amz_date, self.scope, previous, EMPTY_SHA256_HEX, data_sha256_hex
         );
         hex::encode(hmac_sha256(&self.signing_key, sts.as_bytes()))
     }

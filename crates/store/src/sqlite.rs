@@ -23,21 +23,6 @@ CREATE TABLE IF NOT EXISTS outbox(
     attempt INTEGER NOT NULL DEFAULT 0, not_before_ms INTEGER NOT NULL,
     created_ms INTEGER NOT NULL, leased INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(leased, not_before_ms);
-CREATE TABLE IF NOT EXISTS log_groups(
-    region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
-    retention_days INTEGER, stored_bytes INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY(region, name));
-CREATE TABLE IF NOT EXISTS log_streams(
-    region TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
-    first_ms INTEGER, last_ms INTEGER, last_ingest_ms INTEGER,
-    stored_bytes INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY(region, grp, name));
-CREATE TABLE IF NOT EXISTS log_events(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL,
-    ts_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS log_events_stream ON log_events(region, grp, stream, id);
-CREATE INDEX IF NOT EXISTS log_events_ts ON log_events(ts_ms);
 CREATE TABLE IF NOT EXISTS buckets(
     name TEXT PRIMARY KEY, region TEXT NOT NULL, created_ms INTEGER NOT NULL,
     config TEXT NOT NULL);
@@ -58,10 +43,32 @@ CREATE TABLE IF NOT EXISTS parts(
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 "#;
 
+/// Function logs live in a database of their own: they are written constantly, are not
+/// acknowledged to any client, and so neither need a sync per commit nor should hold the
+/// main database's write lock.
+const LOG_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS log_groups(
+    region TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    retention_days INTEGER, stored_bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(region, name));
+CREATE TABLE IF NOT EXISTS log_streams(
+    region TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    first_ms INTEGER, last_ms INTEGER, last_ingest_ms INTEGER,
+    stored_bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(region, grp, name));
+CREATE TABLE IF NOT EXISTS log_events(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS log_events_stream ON log_events(region, grp, stream, id);
+CREATE INDEX IF NOT EXISTS log_events_ts ON log_events(ts_ms);
+"#;
+
 /// The SQLite store. One connection behind a mutex: SQLite serialises writers anyway, and
 /// every statement here is short, so a pool would add nothing but contention.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    logs: Mutex<Connection>,
 }
 
 impl SqliteStore {
@@ -72,17 +79,31 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "busy_timeout", 5000)?;
         conn.execute_batch(SCHEMA)?;
+        let logs = Connection::open(path.with_extension("logs.db"))?;
+        logs.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL: in WAL mode still crash-consistent; a power cut may lose the last lines.
+        logs.pragma_update(None, "synchronous", "NORMAL")?;
+        logs.pragma_update(None, "busy_timeout", 5000)?;
+        logs.execute_batch(LOG_SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            logs: Mutex::new(logs),
         })
     }
 
     pub fn in_memory() -> Result<Self> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
+        let logs = Connection::open_in_memory()?;
+        logs.execute_batch(LOG_SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            logs: Mutex::new(logs),
         })
+    }
+
+    fn logs_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -335,7 +356,7 @@ impl Outbox for SqliteStore {
 
 impl LogStore for SqliteStore {
     fn append(&self, records: &[LogRecord], now_ms: i64) -> Result<()> {
-        let mut conn = self.conn();
+        let mut conn = self.logs_conn();
         let tx = conn.transaction()?;
         {
             let mut group = tx.prepare_cached(
@@ -395,7 +416,7 @@ impl LogStore for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<LogGroupInfo>> {
-        let conn = self.conn();
+        let conn = self.logs_conn();
         let mut st = conn.prepare_cached(
             "SELECT name, created_ms, retention_days, stored_bytes FROM log_groups
              WHERE region=?1 AND substr(name, 1, length(?2)) = ?2 AND name > ?3
@@ -428,7 +449,7 @@ impl LogStore for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<LogStreamInfo>> {
-        let conn = self.conn();
+        let conn = self.logs_conn();
         let mut st = conn.prepare_cached(
             "SELECT name, created_ms, first_ms, last_ms, last_ingest_ms, stored_bytes
              FROM log_streams
@@ -459,7 +480,7 @@ impl LogStore for SqliteStore {
 
     fn group_exists(&self, region: &str, group: &str) -> Result<bool> {
         Ok(self
-            .conn()
+            .logs_conn()
             .query_row(
                 "SELECT 1 FROM log_groups WHERE region=?1 AND name=?2",
                 params![region, group],
@@ -516,7 +537,7 @@ impl LogStore for SqliteStore {
             " ORDER BY id"
         });
         push(&mut sql, " LIMIT ?", (q.limit as i64).into());
-        let conn = self.conn();
+        let conn = self.logs_conn();
         let mut st = conn.prepare(&sql)?;
         let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| {
             Ok(LogEvent {
@@ -532,7 +553,7 @@ impl LogStore for SqliteStore {
 
     fn prune(&self, before_ms: i64) -> Result<u64> {
         Ok(self
-            .conn()
+            .logs_conn()
             .execute("DELETE FROM log_events WHERE ts_ms < ?1", [before_ms])? as u64)
     }
 }

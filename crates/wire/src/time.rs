@@ -112,6 +112,66 @@ pub fn iso8601(ms: i64) -> String {
     )
 }
 
+/// `Wed, 01 May 2024 12:00:00 GMT`, the HTTP date (RFC 7231 IMF-fixdate).
+pub fn http_date(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let p = parts(ms);
+    let weekday = DAYS[ms.div_euclid(86_400_000).rem_euclid(7) as usize];
+    format!(
+        "{weekday}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        p.d,
+        MONTHS[(p.mo - 1) as usize],
+        p.y,
+        p.h,
+        p.mi,
+        p.s
+    )
+}
+
+/// Days from 1970-01-01 to a civil date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an HTTP date (`Wed, 01 May 2024 12:00:00 GMT`, also the RFC 850 and asctime
+/// forms HTTP allows) to milliseconds since the epoch.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let words: Vec<&str> = s
+        .split([' ', ',', '-'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    // IMF-fixdate and RFC 850: weekday day month year time GMT; asctime: weekday month day time year.
+    let (day, month, year, time) = match words.as_slice() {
+        [_, d, m, y, t, ..] if d.parse::<u32>().is_ok() => (*d, *m, *y, *t),
+        [_, m, d, t, y] => (*d, *m, *y, *t),
+        _ => return None,
+    };
+    let day: u32 = day.parse().ok()?;
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as u32 + 1;
+    let mut year: i64 = year.parse().ok()?;
+    if year < 100 {
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    let mut t = time.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, sec) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some((days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + sec) * 1000)
+}
+
 /// `2024/05/01`, the date prefix of Lambda's log stream names.
 pub fn slash_date(ms: i64) -> String {
     let p = parts(ms);
@@ -132,6 +192,18 @@ mod tests {
         assert_eq!(slash_date(ms), "2021/03/04");
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(http_date(ms), "Thu, 04 Mar 2021 05:06:07 GMT");
+        assert_eq!(
+            parse_http_date("Thu, 04 Mar 2021 05:06:07 GMT"),
+            Some(ms - 89)
+        );
+        assert_eq!(
+            parse_http_date("Thursday, 04-Mar-21 05:06:07 GMT"),
+            Some(ms - 89)
+        );
+        assert_eq!(parse_http_date("Thu Mar  4 05:06:07 2021"), Some(ms - 89));
+        assert_eq!(parse_http_date("garbage"), None);
+        assert_eq!(days_from_civil(2000, 2, 29), 11_016);
     }
 
     #[test]

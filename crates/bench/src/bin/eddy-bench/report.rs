@@ -60,7 +60,8 @@ fn us(v: f64) -> String {
 
 fn ms(v: f64) -> String {
     if v >= 100.0 {
-        format!("{v:.0}")
+        // One decimal still: 100.4 ms against a 100 ms target must not print as 100.
+        format!("{v:.1}")
     } else {
         format!("{v:.2}")
     }

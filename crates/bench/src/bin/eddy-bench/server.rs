@@ -71,12 +71,22 @@ impl Eddy {
             .as_mut()
             .and_then(|c| c.stdout.take())
             .ok_or_else(|| anyhow!("no stdout"))?;
-        let mut stdout = BufReader::new(stdout);
-        eddy.addr = read_listen_line(&mut stdout).map_err(|e| eddy.failure(e))?;
-        // Keep draining stdout so the server never blocks writing to it.
+        // A thread reads stdout so a server that hangs before printing its address
+        // times out instead of blocking the benchmark; it then keeps draining, so the
+        // server never blocks writing to a full pipe.
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut stdout = BufReader::new(stdout);
+            let _ = addr_tx.send(read_listen_line(&mut stdout));
             let _ = std::io::copy(&mut stdout, &mut std::io::sink());
         });
+        eddy.addr = match addr_rx.recv_timeout(START_TIMEOUT) {
+            Ok(Ok(addr)) => addr,
+            Ok(Err(e)) => return Err(eddy.failure(e)),
+            Err(_) => {
+                return Err(eddy.failure(anyhow!("no listening line after {START_TIMEOUT:?}")))
+            }
+        };
         loop {
             if health(eddy.addr).unwrap_or(false) {
                 break;
@@ -161,7 +171,12 @@ impl Eddy {
         let _ = self.stop_inner();
         let tail: Vec<&str> = log.lines().rev().take(20).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        e.context(format!("server log:\n{}", tail.join("\n")))
+        let tail = if tail.is_empty() {
+            "(empty)".to_string()
+        } else {
+            tail.join("\n")
+        };
+        anyhow!("{e:#}\nend of the server log:\n{tail}")
     }
 }
 
