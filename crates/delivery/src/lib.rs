@@ -190,6 +190,12 @@ impl Delivery {
         Ok(id)
     }
 
+    /// Wakes the worker after entries were stored by another path (in the same
+    /// transaction as the write that caused them).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
     pub fn pending(&self) -> u64 {
         self.inner.store.pending().unwrap_or(0)
     }

@@ -79,6 +79,9 @@ struct ServerArgs {
     /// Limit environments with cgroups when the host allows it.
     #[arg(long, env = "EDDY_CGROUPS", default_value_t = true, action = clap::ArgAction::Set)]
     cgroups: bool,
+    /// Largest single S3 PUT, in bytes (S3's 5 GiB); larger objects use multipart uploads.
+    #[arg(long, env = "EDDY_S3_PUT_BYTES_MAX", default_value_t = 5 * 1024 * 1024 * 1024)]
+    s3_put_bytes_max: u64,
     /// Largest request body read, in bytes.
     #[arg(long, env = "EDDY_BODY_BYTES_MAX", default_value_t = 80 * 1024 * 1024)]
     body_bytes_max: usize,
@@ -236,6 +239,18 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     );
     edge.register("lambda", Arc::new(lambda.clone()));
     edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
+    edge.register(
+        "s3",
+        Arc::new(s3::S3::new(
+            db.clone(),
+            blobs.clone(),
+            delivery.clone(),
+            s3::S3Config {
+                put_bytes_max: args.s3_put_bytes_max,
+                ..Default::default()
+            },
+        )),
+    );
     let edge = Arc::new(edge);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -247,6 +262,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
             args.log_retention_days,
             stop_rx.clone(),
         )),
+        tokio::spawn(sweep_blobs(db.clone(), blobs.clone(), stop_rx.clone())),
     ];
     let server = tokio::spawn(edge.clone().serve(listener, stop_rx.clone()));
 
@@ -267,6 +283,35 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
     }
     Ok(())
+}
+
+/// Deletes blobs no record names (uploads cut off by a crash, replaced objects whose
+/// delete was interrupted), once at start and then hourly. Only blobs older than an hour
+/// go, so uploads in flight are never touched.
+async fn sweep_blobs(
+    db: Arc<store::SqliteStore>,
+    blobs: Arc<store::FsBlobStore>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use store::ObjectStore;
+    loop {
+        let (d, b) = (db.clone(), blobs.clone());
+        let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+            let referenced: std::collections::HashSet<String> =
+                d.referenced_blobs()?.into_iter().collect();
+            Ok(b.sweep("objects", &referenced, std::time::Duration::from_secs(3600))?)
+        })
+        .await;
+        match swept {
+            Ok(Ok(n)) if n > 0 => tracing::info!("deleted {n} orphaned blobs"),
+            Ok(Err(e)) => tracing::warn!("blob sweep failed: {e}"),
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 async fn wait_for_signal() {

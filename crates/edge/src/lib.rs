@@ -251,6 +251,9 @@ impl Edge {
             headers: &header_pairs,
         };
         let scope = match sigv4::scope(&sreq) {
+            None if sigv4::v2::is_v2(&sreq) => {
+                return self.route_v2(&parts, body, &sreq, request_id).await;
+            }
             None => {
                 let (s, c, m) = auth_error(&sigv4::AuthError::Missing);
                 return generic_error(s, c, &m);
@@ -336,6 +339,67 @@ impl Edge {
             region: verified.region,
             request_id: request_id.to_owned(),
             stream: None,
+        };
+        run_service(service, api, request_id).await
+    }
+
+    /// A request signed with S3's Signature Version 2 (boto3's default for presigned
+    /// URLs): only S3 accepts it.
+    async fn route_v2(
+        &self,
+        parts: &http::request::Parts,
+        body: Incoming,
+        sreq: &sigv4::Request<'_>,
+        request_id: &str,
+    ) -> ApiResponse {
+        let Some(service) = self.services.get("s3").cloned() else {
+            return generic_error(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                "S3 is not served here",
+            );
+        };
+        let host_bucket = sreq
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+            .and_then(|(_, v)| wire::s3_bucket_from_host(v));
+        let now = wire::time::now_ms() / 1000;
+        let verified =
+            sigv4::v2::verify(sreq, host_bucket.as_deref(), now, &|k| self.secret_for(k));
+        if let Err(e) = verified {
+            let (s, c, m) = auth_error(&e);
+            return service.error(s, c, &m);
+        }
+        let (body, stream) = if service.streams(&parts.method, sreq.path) {
+            (
+                Bytes::new(),
+                Some(wire::StreamedBody {
+                    reader: Box::new(IncomingStream(body)),
+                    check: sigv4::PayloadCheck::Unsigned,
+                }),
+            )
+        } else {
+            match Limited::new(body, self.cfg.body_bytes_max).collect().await {
+                Ok(b) => (b.to_bytes(), None),
+                Err(_) => {
+                    return service.error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "RequestEntityTooLargeException",
+                        "Request body too large",
+                    )
+                }
+            }
+        };
+        let api = ApiRequest {
+            method: parts.method.clone(),
+            path: sreq.path.to_string(),
+            query: wire::parse_query(sreq.query),
+            headers: parts.headers.clone(),
+            body,
+            region: "us-east-1".into(),
+            request_id: request_id.to_owned(),
+            stream,
         };
         run_service(service, api, request_id).await
     }

@@ -6,6 +6,7 @@
 //! crate does no IO and never reads the clock: the caller passes the current
 //! time, which keeps verification deterministic and testable.
 
+pub mod v2;
 use std::borrow::Cow;
 
 use hmac::{Hmac, Mac};

@@ -51,6 +51,10 @@ pub struct PartRecord {
     pub meta: String,
 }
 
+/// Computes the outbox entries (notifications) a stored object causes, from the record
+/// as stored (with its sequence number).
+pub type Followups<'a> = &'a dyn Fn(&ObjectRecord) -> Vec<NewEntry>;
+
 /// Why a bucket could not be deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteBucket {
@@ -74,7 +78,7 @@ pub trait ObjectStore: Send + Sync {
     fn put_object(
         &self,
         record: &ObjectRecord,
-        followups: &[NewEntry],
+        followups: Followups<'_>,
         now_ms: i64,
     ) -> Result<(ObjectRecord, Option<String>)>;
     fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
@@ -87,12 +91,14 @@ pub trait ObjectStore: Send + Sync {
         followups: &dyn Fn(&ObjectRecord, i64) -> Vec<NewEntry>,
         now_ms: i64,
     ) -> Result<Option<ObjectRecord>>;
-    /// Objects with keys starting with `prefix`, strictly after `after`, in byte order.
+    /// Objects with keys starting with `prefix`, from `start` on (`inclusive`) or
+    /// strictly after it, in byte order.
     fn list_objects(
         &self,
         bucket: &str,
         prefix: &str,
-        after: &str,
+        start: &str,
+        inclusive: bool,
         limit: usize,
     ) -> Result<Vec<ObjectRecord>>;
 
@@ -108,7 +114,7 @@ pub trait ObjectStore: Send + Sync {
     fn finish_upload(
         &self,
         upload_id: &str,
-        object: Option<(&ObjectRecord, &[NewEntry])>,
+        object: Option<(&ObjectRecord, Followups<'_>)>,
         now_ms: i64,
     ) -> Result<(Option<ObjectRecord>, Option<String>, Vec<String>)>;
     /// Every blob a record names, for the orphan sweep.

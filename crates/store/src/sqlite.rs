@@ -719,7 +719,7 @@ fn next_seq(tx: &Connection) -> rusqlite::Result<i64> {
 fn write_object(
     tx: &Connection,
     record: &ObjectRecord,
-    followups: &[NewEntry],
+    followups: &dyn Fn(&ObjectRecord) -> Vec<NewEntry>,
     now_ms: i64,
 ) -> rusqlite::Result<(ObjectRecord, Option<String>)> {
     let old: Option<String> = tx
@@ -744,8 +744,8 @@ fn write_object(
         stored.meta,
         stored.seq
     ])?;
-    for f in followups {
-        insert_entry(tx, f, now_ms)?;
+    for f in followups(&stored) {
+        insert_entry(tx, &f, now_ms)?;
     }
     Ok((stored, old.filter(|b| *b != record.blob)))
 }
@@ -828,7 +828,7 @@ impl ObjectStore for SqliteStore {
     fn put_object(
         &self,
         record: &ObjectRecord,
-        followups: &[NewEntry],
+        followups: &dyn Fn(&ObjectRecord) -> Vec<NewEntry>,
         now_ms: i64,
     ) -> Result<(ObjectRecord, Option<String>)> {
         let mut conn = self.conn();
@@ -881,13 +881,17 @@ impl ObjectStore for SqliteStore {
         &self,
         bucket: &str,
         prefix: &str,
-        after: &str,
+        start: &str,
+        inclusive: bool,
         limit: usize,
     ) -> Result<Vec<ObjectRecord>> {
         let conn = self.conn();
         // Byte order is S3's order; SQLite compares TEXT with memcmp (BINARY collation).
-        let start = if after >= prefix { after } else { prefix };
-        let inclusive = after < prefix;
+        let (start, inclusive) = if start >= prefix {
+            (start, inclusive)
+        } else {
+            (prefix, true)
+        };
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=?1 AND key {} ?2
              AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?4",
@@ -968,7 +972,7 @@ impl ObjectStore for SqliteStore {
     fn finish_upload(
         &self,
         upload_id: &str,
-        object: Option<(&ObjectRecord, &[NewEntry])>,
+        object: Option<(&ObjectRecord, Followups<'_>)>,
         now_ms: i64,
     ) -> Result<(Option<ObjectRecord>, Option<String>, Vec<String>)> {
         let mut conn = self.conn();
@@ -1026,9 +1030,13 @@ mod object_tests {
             config: "{}".into(),
         })
         .unwrap();
-        let (first, old) = s.put_object(&obj("b", "a/1", "x1"), &[], 0).unwrap();
+        let (first, old) = s
+            .put_object(&obj("b", "a/1", "x1"), &|_| vec![], 0)
+            .unwrap();
         assert_eq!(old, None);
-        let (second, old) = s.put_object(&obj("b", "a/1", "x2"), &[], 0).unwrap();
+        let (second, old) = s
+            .put_object(&obj("b", "a/1", "x2"), &|_| vec![], 0)
+            .unwrap();
         assert_eq!(
             old.as_deref(),
             Some("x1"),
@@ -1036,17 +1044,17 @@ mod object_tests {
         );
         assert!(second.seq > first.seq);
         for k in ["a/2", "b/1", "a/\u{e9}", "a/Z"] {
-            s.put_object(&obj("b", k, k), &[], 0).unwrap();
+            s.put_object(&obj("b", k, k), &|_| vec![], 0).unwrap();
         }
         let keys: Vec<String> = s
-            .list_objects("b", "a/", "", 10)
+            .list_objects("b", "a/", "", false, 10)
             .unwrap()
             .into_iter()
             .map(|o| o.key)
             .collect();
         assert_eq!(keys, ["a/1", "a/2", "a/Z", "a/\u{e9}"]);
         let after: Vec<String> = s
-            .list_objects("b", "a/", "a/2", 10)
+            .list_objects("b", "a/", "a/2", false, 10)
             .unwrap()
             .into_iter()
             .map(|o| o.key)
@@ -1099,7 +1107,7 @@ mod object_tests {
         s.put_part("u", &part(2, "p2")).unwrap();
         assert_eq!(s.parts("u").unwrap().len(), 2);
         let (stored, replaced, blobs) = s
-            .finish_upload("u", Some((&obj("b", "k", "whole"), &[])), 0)
+            .finish_upload("u", Some((&obj("b", "k", "whole"), &|_| vec![])), 0)
             .unwrap();
         assert_eq!(stored.unwrap().blob, "whole");
         assert_eq!(replaced, None);

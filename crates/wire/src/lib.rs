@@ -113,6 +113,31 @@ pub trait Service: Send + Sync + 'static {
     }
 }
 
+/// The bucket a virtual-hosted style S3 Host header names (`photos.localhost:4566`,
+/// `photos.s3.amazonaws.com`), or `None` for path-style hosts.
+pub fn s3_bucket_from_host(host: &str) -> Option<String> {
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let host = host.to_ascii_lowercase();
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return None;
+    }
+    if let Some(b) = host.strip_suffix(".localhost") {
+        let b = b.strip_suffix(".s3").unwrap_or(b);
+        return (!b.is_empty() && b != "s3").then(|| b.to_string());
+    }
+    if let Some(i) = host.find(".s3.").or_else(|| host.find(".s3-")) {
+        let b = &host[..i];
+        return (!b.is_empty()).then(|| b.to_string());
+    }
+    None
+}
+
 /// Decodes `%XX` escapes; invalid escapes are kept as written.
 pub fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)

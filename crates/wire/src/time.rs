@@ -148,10 +148,7 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     const MONTHS: [&str; 12] = [
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ];
-    let words: Vec<&str> = s
-        .split([' ', ',', '-'])
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words: Vec<&str> = s.split([' ', ',', '-']).filter(|w| !w.is_empty()).collect();
     // IMF-fixdate and RFC 850: weekday day month year time GMT; asctime: weekday month day time year.
     let (day, month, year, time) = match words.as_slice() {
         [_, d, m, y, t, ..] if d.parse::<u32>().is_ok() => (*d, *m, *y, *t),
