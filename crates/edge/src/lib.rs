@@ -255,6 +255,21 @@ impl Edge {
                 return self.route_v2(&parts, body, &sreq, request_id).await;
             }
             None => {
+                // Unsigned requests that are not shaped like another API's (no
+                // X-Amz-Target, no dated REST prefix) get S3's answer, as S3 clients
+                // sending anonymous requests expect XML.
+                let dated = path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .is_some_and(|s| {
+                        s.len() == 10 && s.starts_with("20") && s.as_bytes()[4] == b'-'
+                    });
+                if !dated && !parts.headers.contains_key("x-amz-target") {
+                    if let Some(s3) = self.services.get("s3") {
+                        return s3.error(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied");
+                    }
+                }
                 let (s, c, m) = auth_error(&sigv4::AuthError::Missing);
                 return generic_error(s, c, &m);
             }
