@@ -298,8 +298,9 @@ pub fn url_encode_key(key: &str) -> String {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
                 out.push(char::from(b))
             }
-            b' ' => out.push('+'),
             _ => {
+                // A space is `%20`, which both plain and form (`unquote_plus`) decoders
+                // read back as a space.
                 const HEX: &[u8; 16] = b"0123456789ABCDEF";
                 out.push('%');
                 out.push(char::from(HEX[usize::from(b >> 4)]));

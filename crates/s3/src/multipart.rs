@@ -42,6 +42,30 @@ fn part_number(raw: &str) -> Result<i32> {
         })
 }
 
+/// The CompleteMultipartUpload answer.
+fn complete_result(
+    req: &ApiRequest,
+    bucket: &str,
+    key: &str,
+    etag: &str,
+    meta: &ObjectMeta,
+) -> ApiResponse {
+    let host = req.header("host").unwrap_or("127.0.0.1:4566");
+    let mut w = XmlWriter::new();
+    w.open("CompleteMultipartUploadResult")
+        .elem("Location", &format!("http://{host}/{bucket}/{key}"))
+        .elem("Bucket", bucket)
+        .elem("Key", key)
+        .elem("ETag", etag);
+    if let Some((alg, value, kind)) = &meta.checksum {
+        if let Some(a) = ChecksumAlgorithm::parse(alg) {
+            w.elem(a.xml_element(), value).elem("ChecksumType", kind);
+        }
+    }
+    w.close();
+    xml_ok(w.finish())
+}
+
 fn xml_ok(body: String) -> ApiResponse {
     wire::response(StatusCode::OK, "application/xml", body)
 }
@@ -227,8 +251,26 @@ impl S3 {
         upload_id: &str,
     ) -> Result<ApiResponse> {
         let b = self.bucket(bucket)?;
-        let upload = self.upload_for(bucket, key, upload_id)?;
         let wanted = xml::parse_complete_multipart(&req.body).map_err(xml_err)?;
+        let upload = match self.upload_for(bucket, key, upload_id) {
+            Ok(u) => u,
+            Err(e) => {
+                // A completion repeated after it succeeded answers as the first did.
+                if let Some(o) = self.inner.store.object(bucket, key)? {
+                    let m: ObjectMeta = serde_json::from_str(&o.meta).unwrap_or_default();
+                    if m.upload_id.as_deref() == Some(upload_id) {
+                        return Ok(complete_result(req, bucket, key, &o.etag, &m));
+                    }
+                }
+                return Err(e);
+            }
+        };
+        if req.header("if-none-match").is_some() || req.header("if-match").is_some() {
+            crate::service::check_write_conditions(
+                req,
+                self.inner.store.object(bucket, key)?.as_ref(),
+            )?;
+        }
         let stored = self.inner.store.parts(upload_id)?;
         let invalid_part = || {
             S3Error::new(
@@ -281,6 +323,8 @@ impl S3 {
         let etag = checksum::multipart_etag(&md5s);
         let mut meta = umeta.object.clone();
         meta.parts = Some(chosen.len() as u32);
+        meta.part_sizes = chosen.iter().map(|p| p.size.max(0) as u64).collect();
+        meta.upload_id = Some(upload_id.to_string());
         if let Some(alg) = umeta
             .checksum_algorithm
             .as_deref()
@@ -355,20 +399,7 @@ impl S3 {
         for blob in parts.into_iter().chain(replaced) {
             let _ = self.inner.blobs.delete(&blob);
         }
-        let host = req.header("host").unwrap_or("127.0.0.1:4566");
-        let mut w = XmlWriter::new();
-        w.open("CompleteMultipartUploadResult")
-            .elem("Location", &format!("http://{host}/{bucket}/{key}"))
-            .elem("Bucket", bucket)
-            .elem("Key", key)
-            .elem("ETag", &etag);
-        if let Some((alg, value, _)) = &meta.checksum {
-            if let Some(a) = ChecksumAlgorithm::parse(alg) {
-                w.elem(a.xml_element(), value);
-            }
-        }
-        w.close();
-        Ok(xml_ok(w.finish()))
+        Ok(complete_result(req, bucket, key, &etag, &meta))
     }
 
     pub(crate) async fn abort_multipart(

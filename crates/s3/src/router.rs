@@ -10,6 +10,11 @@ use wire::ApiRequest;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     ListBuckets,
+    /// ListObjectVersions: buckets are unversioned, so every object is its own only
+    /// version, `null`.
+    ListObjectVersions {
+        bucket: String,
+    },
     CreateBucket {
         bucket: String,
     },
@@ -126,7 +131,6 @@ const UNSUPPORTED_BUCKET: &[&str] = &[
     "inventory",
     "metrics",
     "intelligent-tiering",
-    "versions",
     "policyStatus",
 ];
 const UNSUPPORTED_OBJECT: &[&str] = &[
@@ -190,6 +194,7 @@ pub fn route(req: &ApiRequest) -> Result<Endpoint> {
             Method::GET if has(req, "location") => Endpoint::GetBucketLocation { bucket },
             Method::GET if has(req, "notification") => Endpoint::GetBucketNotification { bucket },
             Method::GET if has(req, "uploads") => Endpoint::ListMultipartUploads { bucket },
+            Method::GET if has(req, "versions") => Endpoint::ListObjectVersions { bucket },
             Method::GET => Endpoint::ListObjects {
                 v2: req.query_param("list-type") == Some("2"),
                 bucket,

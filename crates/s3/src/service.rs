@@ -62,6 +62,13 @@ pub(crate) struct ObjectMeta {
     pub tags: Vec<(String, String)>,
     #[serde(default)]
     pub parts: Option<u32>,
+    /// Sizes of the parts of a multipart object, for reads by part number.
+    #[serde(default)]
+    pub part_sizes: Vec<u64>,
+    /// The multipart upload that created the object, so a repeated completion answers
+    /// as the first did.
+    #[serde(default)]
+    pub upload_id: Option<String>,
 }
 
 /// Headers kept with an object and sent back with it.
@@ -238,6 +245,7 @@ impl S3 {
                 Ok(xml_response(StatusCode::OK, w.finish()))
             }
             Endpoint::ListObjects { bucket, v2 } => self.list_objects(req, &bucket, v2),
+            Endpoint::ListObjectVersions { bucket } => self.list_versions(req, &bucket),
             Endpoint::DeleteObjects { bucket } => self.delete_objects(req, &bucket).await,
             Endpoint::GetBucketNotification { bucket } => {
                 let b = self.bucket(&bucket)?;
@@ -574,6 +582,9 @@ impl S3 {
             S3Error::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()).with_resource(key)
         })?;
         let meta = Self::meta_from_headers(req)?;
+        if req.header("if-none-match").is_some() || req.header("if-match").is_some() {
+            check_write_conditions(req, self.inner.store.object(bucket, key)?.as_ref())?;
+        }
         let intake =
             intake::receive(req, self.inner.blobs.as_ref(), self.inner.cfg.put_bytes_max).await?;
         let checksum = intake
@@ -712,13 +723,6 @@ impl S3 {
     ) -> Result<ApiResponse> {
         self.bucket(bucket)?;
         let o = self.object(bucket, key)?;
-        if let Some(pn) = req.query_param("partNumber") {
-            if pn != "1" {
-                return Err(S3Error::not_implemented(
-                    "GetObject by part number beyond 1",
-                ));
-            }
-        }
         if let Some(status) = check_conditions(req, &o, "if-")? {
             let mut r = wire::empty_response(status);
             set(&mut r, "etag", &o.etag);
@@ -731,9 +735,10 @@ impl S3 {
         }
         let meta: ObjectMeta = serde_json::from_str(&o.meta).unwrap_or_default();
         let size = o.size.max(0) as u64;
-        let range = match req.header("range") {
-            Some(r) => parse_range(r, size)?,
-            None => None,
+        let range = match (req.query_param("partNumber"), req.header("range")) {
+            (Some(pn), _) => Some(part_range(pn, &meta, size)?),
+            (None, Some(r)) => parse_range(r, size)?,
+            (None, None) => None,
         };
         let (status, start, len) = match range {
             Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e - s),
@@ -874,6 +879,109 @@ impl S3 {
         Ok(xml_response(StatusCode::OK, w.finish()))
     }
 
+    /// Lists a bucket's objects per `params`, resuming after `marker`, fetching from the
+    /// store in batches and jumping over common prefixes.
+    fn scan(
+        &self,
+        bucket: &str,
+        params: &ListParams,
+        marker: Option<&str>,
+    ) -> Result<list::ListPage<Listed>> {
+        let prefix = params.prefix.clone();
+        let mut lister: Lister<Listed> = Lister::new(params);
+        let (mut start, mut inclusive) = match list::scan_start(params, marker) {
+            list::ScanStart::From(s) => (s, true),
+            list::ScanStart::After(s) => (s, false),
+            list::ScanStart::Nothing => (String::new(), false),
+        };
+        let nothing = matches!(list::scan_start(params, marker), list::ScanStart::Nothing);
+        if !nothing {
+            'outer: loop {
+                let batch = self
+                    .inner
+                    .store
+                    .list_objects(bucket, &prefix, &start, inclusive, 1000)?;
+                let full = batch.len() == 1000;
+                let last = batch.last().map(|o| o.key.clone());
+                for o in batch {
+                    match lister.offer(Listed(o)) {
+                        Step::Next => {}
+                        Step::SkipTo(next) => {
+                            start = next;
+                            inclusive = true;
+                            continue 'outer;
+                        }
+                        Step::Done => break 'outer,
+                    }
+                }
+                match (full, last) {
+                    (true, Some(l)) => {
+                        start = l;
+                        inclusive = false;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(lister.finish())
+    }
+
+    fn list_versions(&self, req: &ApiRequest, bucket: &str) -> Result<ApiResponse> {
+        self.bucket(bucket)?;
+        let params = ListParams {
+            prefix: req.query_param("prefix").unwrap_or("").to_string(),
+            delimiter: req
+                .query_param("delimiter")
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
+            max_keys: req
+                .query_param("max-keys")
+                .and_then(|m| m.parse::<usize>().ok())
+                .unwrap_or(1000)
+                .min(1000),
+        };
+        let marker = req.query_param("key-marker").filter(|m| !m.is_empty());
+        let page = self.scan(bucket, &params, marker)?;
+        let mut w = XmlWriter::new();
+        w.open("ListVersionsResult")
+            .elem("Name", bucket)
+            .elem("Prefix", &params.prefix)
+            .elem("KeyMarker", marker.unwrap_or(""))
+            .elem("VersionIdMarker", "")
+            .elem("MaxKeys", &params.max_keys.to_string());
+        if let Some(d) = &params.delimiter {
+            w.elem("Delimiter", d);
+        }
+        w.elem(
+            "IsTruncated",
+            if page.is_truncated { "true" } else { "false" },
+        );
+        if let Some(next) = &page.next_marker {
+            w.elem("NextKeyMarker", next)
+                .elem("NextVersionIdMarker", "null");
+        }
+        for Listed(o) in &page.contents {
+            w.open("Version")
+                .elem("Key", &o.key)
+                .elem("VersionId", "null")
+                .elem("IsLatest", "true")
+                .elem("LastModified", &wire::time::iso8601_ms(o.last_modified_ms))
+                .elem("ETag", &o.etag)
+                .elem("Size", &o.size.to_string())
+                .elem("StorageClass", "STANDARD");
+            w.open("Owner")
+                .elem("ID", wire::ACCOUNT_ID)
+                .elem("DisplayName", "eddy")
+                .close();
+            w.close();
+        }
+        for p in &page.common_prefixes {
+            w.open("CommonPrefixes").elem("Prefix", p).close();
+        }
+        w.close();
+        Ok(xml_response(StatusCode::OK, w.finish()))
+    }
+
     fn list_objects(&self, req: &ApiRequest, bucket: &str, v2: bool) -> Result<ApiResponse> {
         self.bucket(bucket)?;
         let prefix = req.query_param("prefix").unwrap_or("").to_string();
@@ -903,7 +1011,10 @@ impl S3 {
                 ))
             }
         };
-        let token = match req.query_param("continuation-token") {
+        let token = match req
+            .query_param("continuation-token")
+            .filter(|t| !t.is_empty())
+        {
             Some(t) if v2 => Some(
                 list::decode_token(t)
                     .map_err(|e| S3Error::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?,
@@ -921,42 +1032,7 @@ impl S3 {
             delimiter: delimiter.clone(),
             max_keys,
         };
-        let mut lister: Lister<Listed> = Lister::new(&params);
-        let (mut start, mut inclusive) = match list::scan_start(&params, marker) {
-            list::ScanStart::From(s) => (s, true),
-            list::ScanStart::After(s) => (s, false),
-            list::ScanStart::Nothing => (String::new(), false),
-        };
-        let nothing = matches!(list::scan_start(&params, marker), list::ScanStart::Nothing);
-        if !nothing {
-            'outer: loop {
-                let batch = self
-                    .inner
-                    .store
-                    .list_objects(bucket, &prefix, &start, inclusive, 1000)?;
-                let full = batch.len() == 1000;
-                let last = batch.last().map(|o| o.key.clone());
-                for o in batch {
-                    match lister.offer(Listed(o)) {
-                        Step::Next => {}
-                        Step::SkipTo(next) => {
-                            start = next;
-                            inclusive = true;
-                            continue 'outer;
-                        }
-                        Step::Done => break 'outer,
-                    }
-                }
-                match (full, last) {
-                    (true, Some(l)) => {
-                        start = l;
-                        inclusive = false;
-                    }
-                    _ => break,
-                }
-            }
-        }
-        let page = lister.finish();
+        let page = self.scan(bucket, &params, marker)?;
         let enc = |s: &str| {
             if url {
                 list::url_encode_key(s)
@@ -965,9 +1041,11 @@ impl S3 {
             }
         };
         let mut w = XmlWriter::new();
+        // botocore URL-decodes the echoed Prefix of V2 listings only.
+        let echoed_prefix = if v2 { enc(&prefix) } else { prefix.clone() };
         w.open("ListBucketResult")
             .elem("Name", bucket)
-            .elem("Prefix", &enc(&prefix));
+            .elem("Prefix", &echoed_prefix);
         if v2 {
             if let Some(t) = req.query_param("continuation-token") {
                 w.elem("ContinuationToken", t);
@@ -1158,6 +1236,79 @@ fn check_conditions(
         }
     }
     Ok(None)
+}
+
+/// The byte range of part `pn` of an object: its whole data for a single-part object.
+fn part_range(pn: &str, meta: &ObjectMeta, size: u64) -> Result<(u64, u64)> {
+    let n: usize = pn
+        .parse()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| {
+            S3Error::invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+        })?;
+    let unsatisfiable = || {
+        S3Error::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+        )
+    };
+    if meta.part_sizes.is_empty() {
+        return if n == 1 && size > 0 {
+            Ok((0, size))
+        } else {
+            Err(unsatisfiable())
+        };
+    }
+    let sizes = &meta.part_sizes;
+    if n > sizes.len() {
+        return Err(unsatisfiable());
+    }
+    let start: u64 = sizes[..n - 1].iter().sum();
+    Ok((start, start + sizes[n - 1]))
+}
+
+/// Checks a write's `If-Match` / `If-None-Match` against the object it would replace.
+pub(crate) fn check_write_conditions(
+    req: &ApiRequest,
+    existing: Option<&ObjectRecord>,
+) -> Result<()> {
+    let failed = || {
+        S3Error::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+        )
+    };
+    if let Some(m) = req.header("if-none-match") {
+        if m.trim() != "*" {
+            return Err(S3Error::not_implemented(
+                "If-None-Match with an ETag on writes",
+            ));
+        }
+        if existing.is_some() {
+            return Err(failed());
+        }
+    }
+    if let Some(m) = req.header("if-match") {
+        match existing {
+            None => return Err(S3Error::no_such_key("")),
+            Some(o) => {
+                let etag = o.etag.trim_matches('"');
+                if !m
+                    .split(',')
+                    .map(|t| t.trim().trim_matches('"'))
+                    .any(|t| t == etag || t == "*")
+                {
+                    return Err(failed());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parses a single `bytes=` range against an object of `size` bytes into [start, end).

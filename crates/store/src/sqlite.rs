@@ -811,7 +811,7 @@ impl ObjectStore for SqliteStore {
         }
         let busy = tx
             .query_row(
-                "SELECT 1 FROM objects WHERE bucket=?1 UNION ALL SELECT 1 FROM uploads WHERE bucket=?1 LIMIT 1",
+                "SELECT 1 FROM objects WHERE bucket=?1 LIMIT 1",
                 [name],
                 |_| Ok(()),
             )
@@ -820,6 +820,13 @@ impl ObjectStore for SqliteStore {
         if busy {
             return Ok(DeleteBucket::NotEmpty);
         }
+        // Uploads in progress go with the bucket, as S3 does; their part blobs become
+        // unreferenced and the blob sweep removes them.
+        tx.execute(
+            "DELETE FROM parts WHERE upload_id IN (SELECT upload_id FROM uploads WHERE bucket=?1)",
+            [name],
+        )?;
+        tx.execute("DELETE FROM uploads WHERE bucket=?1", [name])?;
         tx.execute("DELETE FROM buckets WHERE name=?1", [name])?;
         tx.commit()?;
         Ok(DeleteBucket::Deleted)
