@@ -852,7 +852,7 @@ mod tests {
     #[test]
     fn url_encoding() {
         check_url("photos/2006/a.jpg", "photos/2006/a.jpg");
-        check_url("a b.txt", "a+b.txt");
+        check_url("a b.txt", "a%20b.txt");
         check_url("a+b.txt", "a%2Bb.txt");
         check_url("100%.csv", "100%25.csv");
         check_url("한글/x.txt", "%ED%95%9C%EA%B8%80/x.txt");
