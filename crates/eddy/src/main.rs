@@ -243,6 +243,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         "s3",
         Arc::new(s3::S3::new(
             db.clone(),
+            db.clone(),
             blobs.clone(),
             delivery.clone(),
             s3::S3Config {

@@ -6,6 +6,8 @@
 //! `/_eddy/` routes bypass SigV4); every response carries `x-amzn-RequestId`; a panic in a
 //! service fails that request only.
 
+mod continue_io;
+
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -132,7 +134,8 @@ fn auth_error(e: &sigv4::AuthError) -> (StatusCode, &'static str, String) {
             "InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
         ),
-        Skewed { .. } | Expired { .. } => (StatusCode::FORBIDDEN, "InvalidSignatureException", e.to_string()),
+        Skewed { .. } => (StatusCode::FORBIDDEN, "InvalidSignatureException", e.to_string()),
+        Expired { .. } => (StatusCode::FORBIDDEN, "AccessDenied", "Request has expired".into()),
         PayloadHashMismatch => (StatusCode::BAD_REQUEST, "XAmzContentSHA256Mismatch", e.to_string()),
     }
 }
@@ -445,8 +448,12 @@ impl Edge {
             let _ = stream.set_nodelay(true);
             let edge = self.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| {
+                let (stream, continue_flag) = continue_io::ContinueIo::new(stream);
+                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let edge = edge.clone();
+                    if continue_io::needs_forced_continue(&req) {
+                        continue_flag.store(true, std::sync::atomic::Ordering::Release);
+                    }
                     async move { Ok::<_, std::convert::Infallible>(edge.handle(req).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()

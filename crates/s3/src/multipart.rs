@@ -23,6 +23,9 @@ pub const PARTS_MAX: i32 = 10_000;
 struct UploadMeta {
     object: ObjectMeta,
     checksum_algorithm: Option<String>,
+    /// `FULL_OBJECT` or `COMPOSITE`, as asked for at creation.
+    #[serde(default)]
+    checksum_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -100,6 +103,9 @@ impl S3 {
         let meta = UploadMeta {
             object,
             checksum_algorithm: alg.map(|a| a.name().to_string()),
+            checksum_type: req
+                .header("x-amz-checksum-type")
+                .map(|t| t.to_ascii_uppercase()),
         };
         self.inner.store.create_upload(&UploadRecord {
             upload_id: upload_id.clone(),
@@ -325,16 +331,8 @@ impl S3 {
         meta.parts = Some(chosen.len() as u32);
         meta.part_sizes = chosen.iter().map(|p| p.size.max(0) as u64).collect();
         meta.upload_id = Some(upload_id.to_string());
-        if let Some(alg) = umeta
-            .checksum_algorithm
-            .as_deref()
-            .and_then(ChecksumAlgorithm::parse)
-        {
-            if part_checksums.len() == chosen.len() {
-                if let Some(c) = checksum::composite_checksum(alg, &part_checksums) {
-                    meta.checksum = Some((alg.name().to_string(), c, "COMPOSITE".into()));
-                }
-            }
+        if part_checksums.len() == chosen.len() {
+            meta.part_checksums = part_checksums.clone();
         }
         // Join the parts into one blob, so reads and ranges see a plain file.
         let blobs = self.inner.blobs.clone();
@@ -342,8 +340,14 @@ impl S3 {
         let dest = blob_key();
         let d = dest.clone();
         let total: i64 = chosen.iter().map(|p| p.size).sum();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let alg = umeta
+            .checksum_algorithm
+            .as_deref()
+            .and_then(ChecksumAlgorithm::parse);
+        // The whole object's checksum is computed while joining, for FULL_OBJECT uploads.
+        let full = tokio::task::spawn_blocking(move || -> std::io::Result<Option<String>> {
             use std::io::Read;
+            let mut hasher = checksum::Hasher::new(false, alg);
             let mut w = blobs.writer().map_err(std::io::Error::other)?;
             let mut buf = vec![0u8; 1024 * 1024];
             for s in sources {
@@ -356,13 +360,59 @@ impl S3 {
                     if n == 0 {
                         break;
                     }
+                    hasher.update(&buf[..n]);
                     w.write(&buf[..n])?;
                 }
             }
-            w.commit(&d)
+            w.commit(&d)?;
+            Ok(hasher.finish().checksum.map(|(_, v)| v))
         })
         .await
         .map_err(S3Error::internal)??;
+        if let Some(alg) = umeta
+            .checksum_algorithm
+            .as_deref()
+            .and_then(ChecksumAlgorithm::parse)
+        {
+            let full_object =
+                umeta.checksum_type.as_deref() == Some("FULL_OBJECT") || !alg.supports_composite();
+            if full_object {
+                if let Some(v) = full.clone() {
+                    meta.checksum = Some((alg.name().to_string(), v, "FULL_OBJECT".into()));
+                }
+            } else if part_checksums.len() == chosen.len() {
+                if let Some(c) = checksum::composite_checksum(alg, &part_checksums) {
+                    meta.checksum = Some((alg.name().to_string(), c, "COMPOSITE".into()));
+                }
+            }
+        }
+        // A checksum the client sends for the whole upload must match the composite one.
+        if let Some((alg, claimed)) = checksum::checksum_header(&req.headers)
+            .map_err(|e| S3Error::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))
+            .unwrap_or(None)
+            .or_else(|| {
+                ChecksumAlgorithm::ALL
+                    .iter()
+                    .find_map(|a| req.header(a.header_name()).map(|v| (*a, v.to_string())))
+            })
+        {
+            let ours = meta.checksum.as_ref().filter(|(a, _, _)| a == alg.name());
+            let matches = ours.is_some_and(|(_, v, _)| {
+                let bare = v.split('-').next().unwrap_or(v);
+                claimed.trim() == v || claimed.trim() == bare
+            });
+            if !matches {
+                let _ = self.inner.blobs.delete(&dest);
+                return Err(S3Error::new(
+                    StatusCode::BAD_REQUEST,
+                    "BadDigest",
+                    format!(
+                        "The {} you specified did not match the calculated checksum.",
+                        alg.name()
+                    ),
+                ));
+            }
+        }
         let rec = store::ObjectRecord {
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -431,7 +481,7 @@ impl S3 {
         upload_id: &str,
     ) -> Result<ApiResponse> {
         self.bucket(bucket)?;
-        self.upload_for(bucket, key, upload_id)?;
+        let upload = self.upload_for(bucket, key, upload_id)?;
         let max = req
             .query_param("max-parts")
             .and_then(|m| m.parse::<usize>().ok())
@@ -462,13 +512,23 @@ impl S3 {
             )
             .elem("MaxParts", &max.to_string())
             .elem("IsTruncated", if truncated { "true" } else { "false" });
+        let umeta: UploadMeta = serde_json::from_str(&upload.meta).unwrap_or_default();
+        if let Some(a) = &umeta.checksum_algorithm {
+            w.elem("ChecksumAlgorithm", a);
+        }
         for p in page {
             w.open("Part")
                 .elem("PartNumber", &p.part_number.to_string())
                 .elem("LastModified", &wire::time::iso8601_ms(p.last_modified_ms))
                 .elem("ETag", &p.etag)
-                .elem("Size", &p.size.to_string())
-                .close();
+                .elem("Size", &p.size.to_string());
+            let pm: PartMeta = serde_json::from_str(&p.meta).unwrap_or_default();
+            if let Some((alg, v)) = pm.checksum {
+                if let Some(a) = ChecksumAlgorithm::parse(&alg) {
+                    w.elem(a.xml_element(), &v);
+                }
+            }
+            w.close();
         }
         w.close();
         Ok(xml_ok(w.finish()))

@@ -10,6 +10,10 @@ use wire::ApiRequest;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     ListBuckets,
+    GetObjectAttributes {
+        bucket: String,
+        key: String,
+    },
     /// ListObjectVersions: buckets are unversioned, so every object is its own only
     /// version, `null`.
     ListObjectVersions {
@@ -139,7 +143,6 @@ const UNSUPPORTED_OBJECT: &[&str] = &[
     "legal-hold",
     "restore",
     "torrent",
-    "attributes",
     "select",
     "versionId",
 ];
@@ -249,6 +252,9 @@ pub fn route(req: &ApiRequest) -> Result<Endpoint> {
         }
         (Method::PUT, None) if has(req, "tagging") => Endpoint::PutObjectTagging { bucket, key },
         (Method::GET, None) if has(req, "tagging") => Endpoint::GetObjectTagging { bucket, key },
+        (Method::GET, None) if has(req, "attributes") => {
+            Endpoint::GetObjectAttributes { bucket, key }
+        }
         (Method::DELETE, None) if has(req, "tagging") => {
             Endpoint::DeleteObjectTagging { bucket, key }
         }

@@ -41,6 +41,8 @@ pub struct S3 {
 
 pub(crate) struct Inner {
     pub store: Arc<dyn ObjectStore>,
+    /// To check that notification destinations exist.
+    pub functions: Arc<dyn store::FunctionStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub delivery: delivery::Delivery,
     pub cfg: S3Config,
@@ -65,6 +67,9 @@ pub(crate) struct ObjectMeta {
     /// Sizes of the parts of a multipart object, for reads by part number.
     #[serde(default)]
     pub part_sizes: Vec<u64>,
+    /// The parts' own checksums (base64), when every part had one.
+    #[serde(default)]
+    pub part_checksums: Vec<String>,
     /// The multipart upload that created the object, so a repeated completion answers
     /// as the first did.
     #[serde(default)]
@@ -132,6 +137,7 @@ pub(crate) fn xml_err(e: xml::XmlError) -> S3Error {
 impl S3 {
     pub fn new(
         store: Arc<dyn ObjectStore>,
+        functions: Arc<dyn store::FunctionStore>,
         blobs: Arc<dyn BlobStore>,
         delivery: delivery::Delivery,
         cfg: S3Config,
@@ -139,6 +145,7 @@ impl S3 {
         Self {
             inner: Arc::new(Inner {
                 store,
+                functions,
                 blobs,
                 delivery,
                 cfg,
@@ -258,14 +265,35 @@ impl S3 {
             }
             Endpoint::PutBucketNotification { bucket } => {
                 let b = self.bucket(&bucket)?;
-                let n = xml::parse_notification(&req.body).map_err(xml_err)?;
+                let mut n = xml::parse_notification(&req.body).map_err(xml_err)?;
                 xml::validate_notification(&n).map_err(xml_err)?;
                 for t in &n.lambda {
-                    if !t.arn.starts_with("arn:aws:lambda:") {
+                    // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+                    let parts: Vec<&str> = t.arn.split(':').collect();
+                    let exists = parts.len() >= 7
+                        && parts[2] == "lambda"
+                        && parts[5] == "function"
+                        && self
+                            .inner
+                            .functions
+                            .function_meta(parts[3], parts[6])?
+                            .is_some();
+                    if !exists {
                         return Err(S3Error::invalid_argument(format!(
                             "Unable to validate the following destination configurations: {}",
                             t.arn
                         )));
+                    }
+                }
+                // S3 names configurations that came without an Id.
+                for t in n
+                    .lambda
+                    .iter_mut()
+                    .chain(n.queue.iter_mut())
+                    .chain(n.topic.iter_mut())
+                {
+                    if t.id.as_deref().is_none_or(str::is_empty) {
+                        t.id = Some(wire::id::uuid4());
                     }
                 }
                 let mut cfg: BucketConfig = serde_json::from_str(&b.config).unwrap_or_default();
@@ -279,6 +307,52 @@ impl S3 {
             Endpoint::CopyObject { bucket, key } => self.copy_object(req, &bucket, &key).await,
             Endpoint::GetObject { bucket, key } => self.get_object(req, &bucket, &key, false),
             Endpoint::HeadObject { bucket, key } => self.get_object(req, &bucket, &key, true),
+            Endpoint::GetObjectAttributes { bucket, key } => {
+                self.bucket(&bucket)?;
+                let o = self.object(&bucket, &key)?;
+                let meta: ObjectMeta = serde_json::from_str(&o.meta).unwrap_or_default();
+                let wanted = req
+                    .header("x-amz-object-attributes")
+                    .unwrap_or("")
+                    .to_string();
+                let want = |a: &str| wanted.split(',').any(|w| w.trim().eq_ignore_ascii_case(a));
+                let mut w = XmlWriter::new();
+                w.open("GetObjectAttributesResponse");
+                if want("ETag") {
+                    w.elem("ETag", o.etag.trim_matches('"'));
+                }
+                if want("Checksum") {
+                    if let Some((alg, value, kind)) = &meta.checksum {
+                        if let Some(a) = ChecksumAlgorithm::parse(alg) {
+                            w.open("Checksum")
+                                .elem(a.xml_element(), value)
+                                .elem("ChecksumType", kind)
+                                .close();
+                        }
+                    }
+                }
+                if want("ObjectParts") {
+                    if let Some(n) = meta.parts {
+                        w.open("ObjectParts")
+                            .elem("TotalPartsCount", &n.to_string())
+                            .close();
+                    }
+                }
+                if want("StorageClass") {
+                    w.elem("StorageClass", "STANDARD");
+                }
+                if want("ObjectSize") {
+                    w.elem("ObjectSize", &o.size.to_string());
+                }
+                w.close();
+                let mut r = xml_response(StatusCode::OK, w.finish());
+                set(
+                    &mut r,
+                    "last-modified",
+                    &wire::time::http_date(o.last_modified_ms),
+                );
+                Ok(r)
+            }
             Endpoint::DeleteObject { bucket, key } => {
                 let b = self.bucket(&bucket)?;
                 self.delete_one(&b, &key, &req.request_id)?;
@@ -775,10 +849,24 @@ impl S3 {
                 &format!("bytes {}-{}/{}", start, start + len - 1, size),
             );
         }
-        if req
+        let part = req
+            .query_param("partNumber")
+            .and_then(|p| p.parse::<usize>().ok());
+        if let (Some(n), Some((alg, _, kind))) =
+            (part.filter(|_| meta.parts.is_some()), &meta.checksum)
+        {
+            // A part read carries that part's own checksum, as S3 answers it.
+            if let (Some(a), Some(v)) = (
+                ChecksumAlgorithm::parse(alg),
+                meta.part_checksums.get(n - 1),
+            ) {
+                set(&mut r, a.header_name(), v);
+                set(&mut r, "x-amz-checksum-type", kind);
+            }
+        } else if req
             .header("x-amz-checksum-mode")
             .is_some_and(|m| m.eq_ignore_ascii_case("ENABLED"))
-            && range.is_none()
+            && (range.is_none() || part.is_some())
         {
             if let Some((alg, value, kind)) = &meta.checksum {
                 if let Some(a) = ChecksumAlgorithm::parse(alg) {
@@ -1251,8 +1339,8 @@ fn part_range(pn: &str, meta: &ObjectMeta, size: u64) -> Result<(u64, u64)> {
         })?;
     let unsatisfiable = || {
         S3Error::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            "InvalidPartNumber",
+            StatusCode::BAD_REQUEST,
+            "InvalidPart",
             "The requested partnumber is not satisfiable",
         )
     };
@@ -1284,12 +1372,13 @@ pub(crate) fn check_write_conditions(
         )
     };
     if let Some(m) = req.header("if-none-match") {
-        if m.trim() != "*" {
-            return Err(S3Error::not_implemented(
-                "If-None-Match with an ETag on writes",
-            ));
-        }
-        if existing.is_some() {
+        let hit = existing.is_some_and(|o| {
+            let etag = o.etag.trim_matches('"');
+            m.split(',')
+                .map(|t| t.trim().trim_matches('"'))
+                .any(|t| t == "*" || t == etag)
+        });
+        if hit {
             return Err(failed());
         }
     }
