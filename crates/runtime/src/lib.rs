@@ -283,12 +283,6 @@ impl Runtime {
                 node: Default::default(),
             }),
         };
-        // Resolved in the background so start-up does not wait for an interpreter.
-        let r = me.clone();
-        tokio::spawn(async move {
-            r.interpreter(RuntimeKind::Python).await;
-            r.interpreter(RuntimeKind::Node).await;
-        });
         Ok(me)
     }
 
@@ -318,6 +312,12 @@ impl Runtime {
     /// Starts installing the SDK a runtime provides, ahead of its first environment.
     pub fn prepare_sdk(&self, kind: RuntimeKind) {
         self.inner.sdks.prepare(kind);
+        // Resolving the interpreter runs it once; done now, off the first invoke's path,
+        // rather than at start-up, where it would compete with the server for the CPU.
+        let r = self.clone();
+        tokio::spawn(async move {
+            r.interpreter(kind).await;
+        });
     }
 
     /// Where each runtime's provided SDK stands (see [`sdk::Sdks::status`]).
