@@ -253,10 +253,19 @@ impl Edge {
             query: &raw_query,
             headers: &header_pairs,
         };
-        let scope = match sigv4::scope(&sreq) {
-            None if sigv4::v2::is_v2(&sreq) => {
-                return self.route_v2(&parts, body, &sreq, request_id).await;
-            }
+        // Which service, and whether the request is signed with S3's Signature Version 2
+        // (boto3's default for presigned S3 URLs), which only S3 accepts.
+        let (service, v2) = match sigv4::scope(&sreq) {
+            None if sigv4::v2::is_v2(&sreq) => match self.services.get("s3") {
+                Some(s3) => (s3.clone(), true),
+                None => {
+                    return generic_error(
+                        StatusCode::NOT_IMPLEMENTED,
+                        "NotImplemented",
+                        "S3 is not served here",
+                    )
+                }
+            },
             None => {
                 // Unsigned requests that are not shaped like another API's (no
                 // X-Amz-Target, no dated REST prefix) get S3's answer, as S3 clients
@@ -280,71 +289,78 @@ impl Edge {
                 let (s, c, m) = auth_error(&e);
                 return generic_error(s, c, &m);
             }
-            Some(Ok(scope)) => scope,
+            Some(Ok(scope)) => {
+                let Some(service) = self.services.get(&scope.service).cloned() else {
+                    return generic_error(
+                        StatusCode::NOT_IMPLEMENTED,
+                        "NotImplemented",
+                        &format!(
+                            "Eddy does not implement the {:?} service yet",
+                            scope.service
+                        ),
+                    );
+                };
+                // Refuse unknown keys before reading what may be a large body.
+                if self.secret_for(&scope.access_key).is_none() {
+                    let (s, c, m) =
+                        auth_error(&sigv4::AuthError::UnknownAccessKey(scope.access_key));
+                    return service.error(s, c, &m);
+                }
+                (service, false)
+            }
         };
-        let Some(service) = self.services.get(&scope.service).cloned() else {
-            return generic_error(
-                StatusCode::NOT_IMPLEMENTED,
-                "NotImplemented",
-                &format!(
-                    "Eddy does not implement the {:?} service yet",
-                    scope.service
-                ),
-            );
+        let now = wire::time::now_ms() / 1000;
+        let secret_for = |k: &str| self.secret_for(k);
+        let streams = service.streams(&parts.method, &path);
+        // Everything but the body is verified first when the body is streamed, and with
+        // v2, which does not sign the body; otherwise the body is read and verified with it.
+        let early = if v2 {
+            let host_bucket = parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(wire::s3_bucket_from_host);
+            Some(
+                sigv4::v2::verify(&sreq, host_bucket.as_deref(), now, &secret_for)
+                    .map(|v| (v, sigv4::PayloadCheck::Unsigned)),
+            )
+        } else if streams {
+            Some(sigv4::verify_deferred(&sreq, now, &secret_for))
+        } else {
+            None
         };
-        // Refuse unknown keys before reading what may be a large body.
-        if self.secret_for(&scope.access_key).is_none() {
-            let (s, c, m) = auth_error(&sigv4::AuthError::UnknownAccessKey(
-                scope.access_key.clone(),
-            ));
-            return service.error(s, c, &m);
-        }
-        if service.streams(&parts.method, &path) {
-            let now = wire::time::now_ms() / 1000;
-            let (verified, check) =
-                match sigv4::verify_deferred(&sreq, now, &|k| self.secret_for(k)) {
-                    Ok(v) => v,
+        let early = match early.transpose() {
+            Ok(e) => e,
+            Err(e) => {
+                let (s, c, m) = auth_error(&e);
+                return service.error(s, c, &m);
+            }
+        };
+        let (region, body, stream) = match early {
+            Some((v, check)) if streams => (
+                v.region,
+                Bytes::new(),
+                Some(wire::StreamedBody {
+                    reader: Box::new(IncomingStream(body)),
+                    check,
+                }),
+            ),
+            Some((v, _)) => match self.read_body(service.as_ref(), body).await {
+                Ok(b) => (v.region, b, None),
+                Err(r) => return r,
+            },
+            None => {
+                let body = match self.read_body(service.as_ref(), body).await {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                match sigv4::verify(&sreq, &body, now, &secret_for) {
+                    Ok(v) => (v.region, body, None),
                     Err(e) => {
                         let (s, c, m) = auth_error(&e);
                         return service.error(s, c, &m);
                     }
-                };
-            drop(header_pairs);
-            let api = ApiRequest {
-                method: parts.method,
-                path,
-                query: wire::parse_query(&raw_query),
-                headers: parts.headers,
-                body: Bytes::new(),
-                region: verified.region,
-                request_id: request_id.to_owned(),
-                stream: Some(wire::StreamedBody {
-                    reader: Box::new(IncomingStream(body)),
-                    check,
-                }),
-            };
-            return run_service(service, api, request_id).await;
-        }
-        let body = match Limited::new(body, self.cfg.body_bytes_max).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(_) => {
-                return service.error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "RequestEntityTooLargeException",
-                    &format!(
-                        "Request must be smaller than {} bytes",
-                        self.cfg.body_bytes_max
-                    ),
-                )
-            }
-        };
-        let now = wire::time::now_ms() / 1000;
-        let verified = sigv4::verify(&sreq, &body, now, &|k| self.secret_for(k));
-        let verified = match verified {
-            Ok(v) => v,
-            Err(e) => {
-                let (s, c, m) = auth_error(&e);
-                return service.error(s, c, &m);
+                }
             }
         };
         drop(header_pairs);
@@ -354,72 +370,29 @@ impl Edge {
             query: wire::parse_query(&raw_query),
             headers: parts.headers,
             body,
-            region: verified.region,
-            request_id: request_id.to_owned(),
-            stream: None,
-        };
-        run_service(service, api, request_id).await
-    }
-
-    /// A request signed with S3's Signature Version 2 (boto3's default for presigned
-    /// URLs): only S3 accepts it.
-    async fn route_v2(
-        &self,
-        parts: &http::request::Parts,
-        body: Incoming,
-        sreq: &sigv4::Request<'_>,
-        request_id: &str,
-    ) -> ApiResponse {
-        let Some(service) = self.services.get("s3").cloned() else {
-            return generic_error(
-                StatusCode::NOT_IMPLEMENTED,
-                "NotImplemented",
-                "S3 is not served here",
-            );
-        };
-        let host_bucket = sreq
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
-            .and_then(|(_, v)| wire::s3_bucket_from_host(v));
-        let now = wire::time::now_ms() / 1000;
-        let verified =
-            sigv4::v2::verify(sreq, host_bucket.as_deref(), now, &|k| self.secret_for(k));
-        if let Err(e) = verified {
-            let (s, c, m) = auth_error(&e);
-            return service.error(s, c, &m);
-        }
-        let (body, stream) = if service.streams(&parts.method, sreq.path) {
-            (
-                Bytes::new(),
-                Some(wire::StreamedBody {
-                    reader: Box::new(IncomingStream(body)),
-                    check: sigv4::PayloadCheck::Unsigned,
-                }),
-            )
-        } else {
-            match Limited::new(body, self.cfg.body_bytes_max).collect().await {
-                Ok(b) => (b.to_bytes(), None),
-                Err(_) => {
-                    return service.error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "RequestEntityTooLargeException",
-                        "Request body too large",
-                    )
-                }
-            }
-        };
-        let api = ApiRequest {
-            method: parts.method.clone(),
-            path: sreq.path.to_string(),
-            query: wire::parse_query(sreq.query),
-            headers: parts.headers.clone(),
-            body,
-            region: "us-east-1".into(),
+            region,
             request_id: request_id.to_owned(),
             stream,
         };
         run_service(service, api, request_id).await
+    }
+
+    /// Reads a whole request body within `--body-bytes-max`.
+    async fn read_body(&self, service: &dyn Service, body: Incoming) -> Result<Bytes, ApiResponse> {
+        Limited::new(body, self.cfg.body_bytes_max)
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .map_err(|_| {
+                service.error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "RequestEntityTooLargeException",
+                    &format!(
+                        "Request must be smaller than {} bytes",
+                        self.cfg.body_bytes_max
+                    ),
+                )
+            })
     }
 
     /// Accepts connections until `shutdown` turns true.

@@ -386,11 +386,7 @@ impl Lambda {
         input.apply_to(&mut config);
         Self::check_runtime_handler(&config)?;
         let mut tags = std::collections::BTreeMap::new();
-        if let Some(t) = body["Tags"].as_object() {
-            for (k, v) in t {
-                tags.insert(k.clone(), v.as_str().unwrap_or("").to_string());
-            }
-        }
+        merge_tags(&mut tags, &body)?;
         let _w = self.inner.writes.lock().await;
         if self.inner.store.function_meta(region, name)?.is_some() {
             return Err(LambdaError::Conflict(format!(
@@ -1098,12 +1094,7 @@ impl Lambda {
             Method::GET => ok(StatusCode::OK, &json!({ "Tags": meta.tags })),
             Method::POST => {
                 let body = body_json(req)?;
-                if let Some(t) = body["Tags"].as_object() {
-                    for (k, v) in t {
-                        meta.tags
-                            .insert(k.clone(), v.as_str().unwrap_or("").to_string());
-                    }
-                }
+                merge_tags(&mut meta.tags, &body)?;
                 self.save_meta(region, name, &meta)?;
                 Ok(wire::empty_response(StatusCode::NO_CONTENT))
             }

@@ -124,6 +124,31 @@ pub fn check_alias_name(s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Tags a function may carry (Lambda's limit).
+pub const TAGS_MAX: usize = 50;
+
+/// Adds a request's `Tags` map to `tags`, within Lambda's limits on count and length.
+pub fn merge_tags(tags: &mut BTreeMap<String, String>, body: &Value) -> Result<()> {
+    let Some(new) = body.get("Tags").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    for (k, v) in new {
+        let v = v.as_str().unwrap_or("");
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(LambdaError::InvalidParameter(format!(
+                "Tag keys must be 1 to 128 characters and values at most 256: {k}"
+            )));
+        }
+        tags.insert(k.clone(), v.to_string());
+    }
+    if tags.len() > TAGS_MAX {
+        return Err(LambdaError::InvalidParameter(format!(
+            "A function can have at most {TAGS_MAX} tags"
+        )));
+    }
+    Ok(())
+}
+
 /// Function-wide state that is not part of a version.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Meta {
@@ -534,6 +559,17 @@ mod tests {
         ] {
             assert!(ConfigInput::parse(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tag_limits() {
+        let mut tags = BTreeMap::new();
+        merge_tags(&mut tags, &json!({"Tags": {"a": "1"}})).unwrap();
+        assert_eq!(tags["a"], "1");
+        assert!(merge_tags(&mut tags, &json!({"Tags": {"": "x"}})).is_err());
+        let many: serde_json::Map<String, Value> =
+            (0..60).map(|i| (format!("k{i}"), json!("v"))).collect();
+        assert!(merge_tags(&mut BTreeMap::new(), &json!({ "Tags": many })).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use crate::RuntimeKind;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -41,24 +42,40 @@ pub struct SdkConfig {
     pub python: String,
 }
 
+/// One language's SDK: installed at most once, by whichever environment asks first.
+#[derive(Default)]
+struct Slot {
+    cell: OnceCell<Option<PathBuf>>,
+    /// Whether an install was asked for (the cell is still empty while it runs).
+    started: AtomicBool,
+}
+
 /// Single-flight installs, shared by all environments.
 #[derive(Clone)]
 pub struct Sdks {
     cfg: Arc<SdkConfig>,
-    python: Arc<OnceCell<Option<PathBuf>>>,
-    node: Arc<OnceCell<Option<PathBuf>>>,
-    python_started: Arc<std::sync::atomic::AtomicBool>,
-    node_started: Arc<std::sync::atomic::AtomicBool>,
+    python: Arc<Slot>,
+    node: Arc<Slot>,
 }
 
 impl Sdks {
     pub fn new(cfg: SdkConfig) -> Self {
         Self {
             cfg: Arc::new(cfg),
-            python: Arc::new(OnceCell::new()),
-            node: Arc::new(OnceCell::new()),
-            python_started: Default::default(),
-            node_started: Default::default(),
+            python: Default::default(),
+            node: Default::default(),
+        }
+    }
+
+    /// The slot of `kind` and the module folder configured for it, if any.
+    fn slot(&self, kind: RuntimeKind) -> Option<(&Slot, Option<PathBuf>)> {
+        match kind {
+            RuntimeKind::Python => Some((&self.python, self.cfg.python_path.clone())),
+            RuntimeKind::Node => Some((
+                &self.node,
+                self.cfg.node_path.as_ref().map(|p| p.join("node_modules")),
+            )),
+            RuntimeKind::Provided => None,
         }
     }
 
@@ -73,59 +90,31 @@ impl Sdks {
 
     /// The module folder of `kind`'s SDK, installing it first if needed.
     pub async fn get(&self, kind: RuntimeKind) -> Option<PathBuf> {
-        match kind {
-            RuntimeKind::Provided => None,
-            RuntimeKind::Python => {
-                if let Some(p) = &self.cfg.python_path {
-                    return Some(p.clone());
-                }
-                self.python_started
-                    .store(true, std::sync::atomic::Ordering::Release);
-                self.python
-                    .get_or_init(|| install(self.cfg.clone(), RuntimeKind::Python))
-                    .await
-                    .clone()
-            }
-            RuntimeKind::Node => {
-                if let Some(p) = &self.cfg.node_path {
-                    return Some(p.join("node_modules"));
-                }
-                self.node_started
-                    .store(true, std::sync::atomic::Ordering::Release);
-                self.node
-                    .get_or_init(|| install(self.cfg.clone(), RuntimeKind::Node))
-                    .await
-                    .clone()
-            }
+        let (slot, configured) = self.slot(kind)?;
+        if configured.is_some() {
+            return configured;
         }
+        slot.started.store(true, Ordering::Release);
+        slot.cell
+            .get_or_init(|| install(self.cfg.clone(), kind))
+            .await
+            .clone()
     }
 
     /// Where `kind`'s SDK stands: `configured`, `ready`, `installing`, `unavailable` or
     /// `not-requested`, for the health endpoint.
     pub fn status(&self, kind: RuntimeKind) -> &'static str {
-        let (configured, cell) = match kind {
-            RuntimeKind::Python => (self.cfg.python_path.is_some(), &self.python),
-            RuntimeKind::Node => (self.cfg.node_path.is_some(), &self.node),
-            RuntimeKind::Provided => return "not-needed",
+        let Some((slot, configured)) = self.slot(kind) else {
+            return "not-needed";
         };
-        if configured {
+        if configured.is_some() {
             return "configured";
         }
-        match cell.get() {
+        match slot.cell.get() {
             Some(Some(_)) => "ready",
             Some(None) => "unavailable",
-            None if self.started(kind) => "installing",
+            None if slot.started.load(Ordering::Acquire) => "installing",
             None => "not-requested",
-        }
-    }
-
-    fn started(&self, kind: RuntimeKind) -> bool {
-        match kind {
-            RuntimeKind::Python => self
-                .python_started
-                .load(std::sync::atomic::Ordering::Acquire),
-            RuntimeKind::Node => self.node_started.load(std::sync::atomic::Ordering::Acquire),
-            RuntimeKind::Provided => false,
         }
     }
 

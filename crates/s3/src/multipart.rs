@@ -426,12 +426,19 @@ impl S3 {
         let store = self.inner.store.clone();
         let rid = req.request_id.clone();
         let bk = b.clone();
+        let config = S3::notification_config(&b);
         let uid = upload_id.to_string();
         let result = tokio::task::spawn_blocking(move || {
             store.finish_upload(
                 &uid,
                 Some((&rec, &|stored: &store::ObjectRecord| {
-                    S3::notifications(&bk, "ObjectCreated:CompleteMultipartUpload", stored, &rid)
+                    S3::notifications(
+                        config.as_ref(),
+                        &bk,
+                        "ObjectCreated:CompleteMultipartUpload",
+                        stored,
+                        &rid,
+                    )
                 })),
                 wire::time::now_ms(),
             )

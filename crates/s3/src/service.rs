@@ -161,17 +161,23 @@ impl S3 {
     }
 
     /// The notification entries an event on `object` causes.
+    /// The bucket's notification configuration, parsed once per write before the
+    /// transaction that stores the object and its notifications.
+    pub(crate) fn notification_config(
+        bucket: &BucketRecord,
+    ) -> Option<xml::NotificationConfiguration> {
+        let cfg: BucketConfig = serde_json::from_str(&bucket.config).unwrap_or_default();
+        xml::parse_notification(cfg.notification?.as_bytes()).ok()
+    }
+
     pub(crate) fn notifications(
+        config: Option<&xml::NotificationConfiguration>,
         bucket: &BucketRecord,
         event: &str,
         object: &ObjectRecord,
         request_id: &str,
     ) -> Vec<NewEntry> {
-        let cfg: BucketConfig = serde_json::from_str(&bucket.config).unwrap_or_default();
-        let Some(doc) = cfg.notification else {
-            return vec![];
-        };
-        let Ok(n) = xml::parse_notification(doc.as_bytes()) else {
+        let Some(n) = config else {
             return vec![];
         };
         let full_event = format!("s3:{event}");
@@ -256,11 +262,7 @@ impl S3 {
             Endpoint::DeleteObjects { bucket } => self.delete_objects(req, &bucket).await,
             Endpoint::GetBucketNotification { bucket } => {
                 let b = self.bucket(&bucket)?;
-                let cfg: BucketConfig = serde_json::from_str(&b.config).unwrap_or_default();
-                let n = match cfg.notification {
-                    Some(doc) => xml::parse_notification(doc.as_bytes()).unwrap_or_default(),
-                    None => Default::default(),
-                };
+                let n = S3::notification_config(&b).unwrap_or_default();
                 Ok(xml_response(StatusCode::OK, xml::notification_document(&n)))
             }
             Endpoint::PutBucketNotification { bucket } => {
@@ -619,13 +621,14 @@ impl S3 {
     ) -> Result<ObjectRecord> {
         let store = self.inner.store.clone();
         let b = bucket.clone();
+        let config = S3::notification_config(bucket);
         let ev = event.to_string();
         let rid = request_id.to_string();
         let blob = rec.blob.clone();
         let result = tokio::task::spawn_blocking(move || {
             store.put_object(
                 &rec,
-                &|stored| S3::notifications(&b, &ev, stored, &rid),
+                &|stored| S3::notifications(config.as_ref(), &b, &ev, stored, &rid),
                 wire::time::now_ms(),
             )
         })
@@ -905,13 +908,14 @@ impl S3 {
     }
 
     pub(crate) fn delete_one(&self, b: &BucketRecord, key: &str, request_id: &str) -> Result<()> {
+        let config = S3::notification_config(b);
         let gone = self.inner.store.delete_object(
             &b.name,
             key,
             &|o, seq| {
                 let mut o = o.clone();
                 o.seq = seq;
-                S3::notifications(b, "ObjectRemoved:Delete", &o, request_id)
+                S3::notifications(config.as_ref(), b, "ObjectRemoved:Delete", &o, request_id)
             },
             wire::time::now_ms(),
         )?;

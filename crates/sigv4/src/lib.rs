@@ -1094,12 +1094,13 @@ fn hex_sha256(data: &[u8]) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// Civil time, UTC only
+// Civil time, UTC only. Public because the other crates share this calendar
+// arithmetic (through `wire::time`) instead of keeping copies.
 
 /// Days since 1970-01-01 of a proleptic Gregorian date. Works in 400-year
 /// eras (146097 days each) counted from March, which puts the leap day last
 /// in the year and keeps the month arithmetic linear.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let year_of_era = y - era * 400;
@@ -1111,7 +1112,7 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// Inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
