@@ -311,7 +311,7 @@ impl Edge {
         };
         let now = wire::time::now_ms() / 1000;
         let secret_for = |k: &str| self.secret_for(k);
-        let streams = service.streams(&parts.method, &path);
+        let streams = service.streams(&parts);
         // Everything but the body is verified first when the body is streamed, and with
         // v2, which does not sign the body; otherwise the body is read and verified with it.
         let early = if v2 {

@@ -152,14 +152,50 @@ pub fn bucket_from_host(host: &str) -> Option<String> {
     wire::s3_bucket_from_host(host)
 }
 
-fn has(req: &ApiRequest, name: &str) -> bool {
+/// What routing reads of a request: its head, not its body. The edge routes heads too,
+/// to decide whether a body is streamed (uploads) or read first (everything else).
+pub struct Head<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: &'a [(String, String)],
+    pub headers: &'a http::HeaderMap,
+}
+
+impl<'a> Head<'a> {
+    pub fn of(req: &'a ApiRequest) -> Self {
+        Self {
+            method: &req.method,
+            path: &req.path,
+            query: &req.query,
+            headers: &req.headers,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn query_param(&self, name: &str) -> Option<&'a str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn has(req: &Head<'_>, name: &str) -> bool {
     req.query.iter().any(|(k, _)| k == name)
 }
 
 /// Parses the request into an [`Endpoint`].
 pub fn route(req: &ApiRequest) -> Result<Endpoint> {
+    route_head(&Head::of(req))
+}
+
+/// Parses a request head into an [`Endpoint`].
+pub fn route_head(req: &Head<'_>) -> Result<Endpoint> {
     let host_bucket = req.header("host").and_then(bucket_from_host);
-    let path = req.path.strip_prefix('/').unwrap_or(&req.path);
+    let path = req.path.strip_prefix('/').unwrap_or(req.path);
     let (bucket, raw_key) = match host_bucket {
         Some(b) => (b, path),
         None => match path.split_once('/') {
@@ -172,7 +208,7 @@ pub fn route(req: &ApiRequest) -> Result<Endpoint> {
         Ok(k) => k.into_owned(),
         Err(_) => return Err(S3Error::invalid_argument("Object keys must be valid UTF-8")),
     };
-    let m = &req.method;
+    let m = req.method;
     if bucket.is_empty() {
         return match *m {
             Method::GET => Ok(Endpoint::ListBuckets),

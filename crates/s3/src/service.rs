@@ -228,12 +228,14 @@ impl S3 {
 
     async fn dispatch(&self, req: &mut ApiRequest) -> Result<ApiResponse> {
         let endpoint = router::route(req)?;
-        let uploads = matches!(
-            endpoint,
-            Endpoint::PutObject { .. } | Endpoint::UploadPart { .. }
-        );
-        if !uploads {
-            buffer_body(req, self.inner.cfg.xml_bytes_max).await?;
+        // Bodies other than uploads are XML documents; the edge bounds what it reads,
+        // S3 bounds them tighter.
+        if req.body.len() > self.inner.cfg.xml_bytes_max {
+            return Err(S3Error::new(
+                StatusCode::BAD_REQUEST,
+                "MaxMessageLengthExceeded",
+                "Your request was too big.",
+            ));
         }
         match endpoint {
             Endpoint::ListBuckets => self.list_buckets(req),
@@ -1211,53 +1213,6 @@ impl AsRef<str> for Listed {
     }
 }
 
-/// Reads a streamed body that is small by nature (XML documents, copies' empty bodies)
-/// into `req.body`, checking its declared SHA-256.
-async fn buffer_body(req: &mut ApiRequest, max: usize) -> Result<()> {
-    let Some(mut stream) = req.stream.take() else {
-        return Ok(());
-    };
-    let mut buf = Vec::new();
-    while let Some(piece) = stream.reader.next_chunk().await {
-        let piece = piece.map_err(|_| {
-            S3Error::new(
-                StatusCode::BAD_REQUEST,
-                "IncompleteBody",
-                "The request body terminated unexpectedly",
-            )
-        })?;
-        buf.extend_from_slice(&piece);
-        if buf.len() > max {
-            return Err(S3Error::new(
-                StatusCode::BAD_REQUEST,
-                "MaxMessageLengthExceeded",
-                "Your request was too big.",
-            ));
-        }
-    }
-    match stream.check {
-        sigv4::PayloadCheck::Sha256(expected) => {
-            use sha2::Digest;
-            let actual: [u8; 32] = sha2::Sha256::digest(&buf).into();
-            if actual != expected {
-                return Err(S3Error::new(
-                    StatusCode::BAD_REQUEST,
-                    "XAmzContentSHA256Mismatch",
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                ));
-            }
-        }
-        sigv4::PayloadCheck::Unsigned => {}
-        sigv4::PayloadCheck::SignedChunks(_) => {
-            return Err(S3Error::invalid_request(
-                "Streaming signatures are accepted on object and part uploads only",
-            ))
-        }
-    }
-    req.body = buf.into();
-    Ok(())
-}
-
 /// Checks Content-MD5 / x-amz-checksum-* of a small buffered body (DeleteObjects).
 pub(crate) fn verify_small_body(req: &ApiRequest) -> Result<()> {
     let mut hasher = checksum::Hasher::new(false, None);
@@ -1462,9 +1417,23 @@ impl wire::Service for S3 {
         })
     }
 
-    fn streams(&self, method: &Method, _path: &str) -> bool {
-        // Object and part uploads stream to disk; everything else is small.
-        method == Method::PUT
+    fn streams(&self, head: &http::request::Parts) -> bool {
+        // Object and part uploads stream to disk; every other body is a small document
+        // the edge reads and verifies first.
+        if head.method != Method::PUT {
+            return false;
+        }
+        let query = wire::parse_query(head.uri.query().unwrap_or(""));
+        let endpoint = router::route_head(&router::Head {
+            method: &head.method,
+            path: head.uri.path(),
+            query: &query,
+            headers: &head.headers,
+        });
+        matches!(
+            endpoint,
+            Ok(Endpoint::PutObject { .. } | Endpoint::UploadPart { .. })
+        )
     }
 
     fn error(&self, status: StatusCode, code: &str, message: &str) -> ApiResponse {

@@ -102,8 +102,8 @@ pub trait Service: Send + Sync + 'static {
     fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse>;
 
     /// Whether this request's body should be streamed to the service instead of read
-    /// into memory first (large uploads).
-    fn streams(&self, _method: &Method, _path: &str) -> bool {
+    /// into memory (and verified with the signature) first: large uploads.
+    fn streams(&self, _head: &http::request::Parts) -> bool {
         false
     }
 
