@@ -139,7 +139,6 @@ impl Lambda {
 fn invoke_error(e: InvokeError) -> LambdaError {
     match e {
         InvokeError::Throttled(r) => LambdaError::Throttled(r.as_str()),
-        InvokeError::Start(m) => LambdaError::Service(m),
     }
 }
 
@@ -260,9 +259,6 @@ impl Deliverer for LambdaDeliverer {
                     response: o.payload.to_vec(),
                 },
                 Err(InvokeError::Throttled(_)) => Outcome::Throttled,
-                Err(InvokeError::Start(m)) => Outcome::Failed {
-                    error: m.into_bytes(),
-                },
             };
             (outcome, policy)
         })

@@ -132,8 +132,6 @@ pub struct InvokeOutcome {
 pub enum InvokeError {
     #[error("Rate Exceeded.")]
     Throttled(scale::ThrottleReason),
-    #[error("could not start the execution environment: {0}")]
-    Start(String),
 }
 
 /// Server-wide runtime settings.
@@ -561,7 +559,7 @@ impl Runtime {
                 Ok(env) => (env, true),
                 Err(outcome) => {
                     self.release(spec, None);
-                    return outcome;
+                    return Ok(outcome);
                 }
             },
         };
@@ -574,7 +572,7 @@ impl Runtime {
         &self,
         spec: &Arc<EnvSpec>,
         input: &InvokeInput,
-    ) -> Result<Arc<Env>, Result<InvokeOutcome, InvokeError>> {
+    ) -> Result<Arc<Env>, InvokeOutcome> {
         let cfg = &self.inner.cfg;
         let env_id = wire::id::hex_id(32);
         let log_stream = format!(
@@ -637,7 +635,7 @@ impl Runtime {
                         format!("RequestId: {} Error: {}", input.request_id, e),
                     )
                 };
-                return Err(Ok(error_outcome(etype, &msg, None, 0.0)));
+                return Err(init_failure(etype.into(), error_body(etype, &msg), None));
             }
         };
         let init_timeout = Duration::from_millis(cfg.init_timeout_ms);
@@ -715,15 +713,7 @@ impl Runtime {
             "INIT_REPORT Init Duration: {init_ms:.2} ms\tPhase: init\tStatus: {status}\tError Type: {error_type}"
         ));
         env.kill();
-        Err(Ok(InvokeOutcome {
-            payload: body,
-            function_error: Some("Unhandled".into()),
-            error_type: Some(error_type),
-            log_tail: None,
-            duration_ms: 0.0,
-            init_duration_ms: Some(init_ms),
-            cold: true,
-        }))
+        Err(init_failure(error_type, body, Some(init_ms)))
     }
 
     async fn run(
@@ -904,19 +894,20 @@ pub fn error_body(error_type: &str, message: &str) -> Bytes {
     Bytes::from(serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string())
 }
 
-fn error_outcome(
-    error_type: &str,
-    message: &str,
-    tail: Option<String>,
-    duration_ms: f64,
+/// The outcome of an invocation whose environment never got through INIT, as Lambda
+/// reports it: a function error.
+fn init_failure(
+    error_type: String,
+    payload: Bytes,
+    init_duration_ms: Option<f64>,
 ) -> InvokeOutcome {
     InvokeOutcome {
-        payload: error_body(error_type, message),
+        payload,
         function_error: Some("Unhandled".into()),
-        error_type: Some(error_type.into()),
-        log_tail: tail,
-        duration_ms,
-        init_duration_ms: None,
+        error_type: Some(error_type),
+        log_tail: None,
+        duration_ms: 0.0,
+        init_duration_ms,
         cold: true,
     }
 }
