@@ -38,6 +38,9 @@ pub struct Edge {
 
 type Body = http_body_util::Either<Full<Bytes>, FileStream>;
 
+/// How long a client may take to send a request head.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Pieces a file is sent in.
 const FILE_CHUNK_BYTES: usize = 256 * 1024;
 
@@ -429,7 +432,11 @@ impl Edge {
                     }
                     async move { Ok::<_, std::convert::Infallible>(edge.handle(req).await) }
                 });
+                // A client that never finishes its request head is dropped after the
+                // timeout instead of holding a connection slot.
                 let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                     .await;
                 drop(permit);
