@@ -64,6 +64,9 @@ pub enum Step {
     RetryAt { attempt: u32, not_before_ms: i64 },
 }
 
+/// How often entries of a kind without a deliverer are looked at again.
+const UNDELIVERABLE_RECHECK_MS: i64 = 600_000;
+
 /// Delay for throttled entries: short, so they run as soon as capacity frees up.
 pub const THROTTLE_RETRY_MS: i64 = 200;
 
@@ -262,14 +265,17 @@ impl Delivery {
             .get(&entry.kind)
             .cloned();
         let Some(d) = d else {
-            tracing::error!(
-                "no deliverer for outbox entry kind {:?}; keeping it",
-                entry.kind
+            // Entries for services this build does not have yet (a dead-letter queue
+            // before SQS exists) wait here instead of being dropped.
+            tracing::warn!(
+                "no deliverer for outbox entry kind {:?} (target {}); keeping it",
+                entry.kind,
+                entry.target
             );
             let _ = self.inner.store.reschedule(
                 entry.id,
                 entry.attempt,
-                self.inner.clock.now_ms() + 60_000,
+                self.inner.clock.now_ms() + UNDELIVERABLE_RECHECK_MS,
                 &entry.meta,
             );
             return;

@@ -10,6 +10,7 @@ pub struct Internal {
     blobs: Arc<dyn BlobStore>,
     runtime: runtime::Runtime,
     delivery: delivery::Delivery,
+    events: events::Events,
     started_ms: i64,
 }
 
@@ -18,11 +19,13 @@ impl Internal {
         blobs: Arc<dyn BlobStore>,
         runtime: runtime::Runtime,
         delivery: delivery::Delivery,
+        events: events::Events,
     ) -> Self {
         Self {
             blobs,
             runtime,
             delivery,
+            events,
             started_ms: wire::time::now_ms(),
         }
     }
@@ -45,10 +48,16 @@ impl Internal {
                 .iter()
                 .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
                 .collect();
+            let (fired, p50, p99, max) = self.events.lateness();
             return wire::json_response(
                 StatusCode::OK,
                 &serde_json::json!({
                     "status": "ok",
+                    "timers": {
+                        "armed": self.events.timer_count(),
+                        "fired": fired,
+                        "late_ms": { "p50": p50, "p99": p99, "max": max },
+                    },
                     "version": env!("CARGO_PKG_VERSION"),
                     "uptime_ms": wire::time::now_ms() - self.started_ms,
                     "environments": { "live": live, "idle": idle, "memory_mb": mb },

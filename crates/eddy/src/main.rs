@@ -224,10 +224,26 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         lambda::LambdaDeliverer::new(lambda.clone()),
     );
 
+    let events = events::Events::open(
+        db.clone(),
+        db.clone(),
+        delivery.clone(),
+        Arc::new(wire::time::SystemClock),
+        events::EventsConfig {
+            retry_base_delay_ms: args.async_retry_base_delay_ms as i64,
+            ..Default::default()
+        },
+    )
+    .context("loading event buses, rules and schedules")?;
+    let events_deliverer = events::EventsDeliverer::new(events.clone());
+    delivery.register(events::TARGET_KIND, events_deliverer.clone());
+    delivery.register(events::PUT_KIND, events_deliverer);
+
     let internal = Arc::new(internal::Internal::new(
         blobs.clone(),
         runtime.clone(),
         delivery.clone(),
+        events.clone(),
     ));
     let mut edge = edge::Edge::new(
         edge::EdgeConfig {
@@ -239,6 +255,11 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     );
     edge.register("lambda", Arc::new(lambda.clone()));
     edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
+    edge.register("events", Arc::new(events.clone()));
+    edge.register(
+        "scheduler",
+        Arc::new(events::Scheduler::new(events.clone())),
+    );
     edge.register(
         "s3",
         Arc::new(s3::S3::new(
@@ -257,6 +278,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tasks = vec![
         tokio::spawn(delivery.clone().run(stop_rx.clone())),
+        tokio::spawn(events.clone().run_timers(stop_rx.clone())),
         tokio::spawn(runtime.clone().run_reaper(stop_rx.clone())),
         tokio::spawn(prune_logs(
             db.clone(),

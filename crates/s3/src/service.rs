@@ -114,6 +114,57 @@ pub(crate) fn set(r: &mut ApiResponse, name: &str, value: &str) {
     }
 }
 
+/// The event S3 puts on the default bus of the bucket's region when the bucket sends its
+/// notifications to EventBridge: names and fields as S3 writes them (the key is not
+/// URL-encoded here, unlike in notification records).
+fn eventbridge_entry(
+    bucket: &BucketRecord,
+    event: &str,
+    object: &ObjectRecord,
+    request_id: &str,
+) -> NewEntry {
+    let created = event.starts_with("ObjectCreated");
+    let mut obj = serde_json::json!({
+        "key": object.key,
+        "sequencer": format!("{:016X}", object.seq),
+    });
+    if created {
+        obj["size"] = serde_json::json!(object.size);
+        obj["etag"] = serde_json::json!(object.etag.trim_matches('"'));
+    }
+    let reason = match event {
+        "ObjectCreated:Put" => "PutObject",
+        "ObjectCreated:Copy" => "CopyObject",
+        "ObjectCreated:CompleteMultipartUpload" => "CompleteMultipartUpload",
+        _ => "DeleteObject",
+    };
+    let mut detail = serde_json::json!({
+        "version": "0",
+        "bucket": { "name": bucket.name },
+        "object": obj,
+        "request-id": request_id,
+        "requester": wire::ACCOUNT_ID,
+        "source-ip-address": "127.0.0.1",
+        "reason": reason,
+    });
+    if !created {
+        detail["deletion-type"] = serde_json::json!("Permanently Deleted");
+    }
+    let envelope = events::envelope(
+        &bucket.region,
+        "aws.s3",
+        if created {
+            "Object Created"
+        } else {
+            "Object Deleted"
+        },
+        detail,
+        serde_json::json!([format!("arn:aws:s3:::{}", bucket.name)]),
+        &wire::time::iso8601(wire::time::now_ms()),
+    );
+    events::put_entry(&events::bus_arn(&bucket.region, "default"), &envelope)
+}
+
 /// S3's event-record form of a key: URL-encoded, spaces as `+`.
 fn event_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
@@ -222,6 +273,9 @@ impl S3 {
                 record.to_string().into_bytes(),
                 &wire::id::uuid4(),
             ));
+        }
+        if n.eventbridge {
+            out.push(eventbridge_entry(bucket, event, object, request_id));
         }
         out
     }

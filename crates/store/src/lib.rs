@@ -7,12 +7,14 @@
 
 mod blob;
 pub mod objects;
+mod resources;
 mod sqlite;
 
 pub use blob::{BlobStore, BlobWrite, FsBlobStore};
 pub use objects::{
     BucketRecord, DeleteBucket, ObjectRecord, ObjectStore, PartRecord, UploadRecord,
 };
+pub use resources::{Resource, ResourceStore, ResourceWrite};
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store.

@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS parts(
     meta TEXT NOT NULL,
     PRIMARY KEY(upload_id, part_number));
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS resources(
+    kind TEXT NOT NULL, scope TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
+    due_ms INTEGER,
+    PRIMARY KEY(kind, scope, name)) WITHOUT ROWID;
 "#;
 
 /// Function logs live in a database of their own: they are written constantly, are not
@@ -253,6 +257,68 @@ impl FunctionStore for SqliteStore {
                     }
                 }
             }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl ResourceStore for SqliteStore {
+    fn resources(&self, kind: &str) -> Result<Vec<Resource>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT scope, name, body, due_ms FROM resources WHERE kind=?1 ORDER BY scope, name",
+        )?;
+        let rows = st.query_map([kind], |r| {
+            Ok(Resource {
+                kind: kind.to_string(),
+                scope: r.get(0)?,
+                name: r.get(1)?,
+                body: r.get(2)?,
+                due_ms: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn apply_resources(
+        &self,
+        writes: &[ResourceWrite],
+        entries: &[NewEntry],
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for w in writes {
+            match w {
+                ResourceWrite::Put(r) => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO resources(kind, scope, name, body, due_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![r.kind, r.scope, r.name, r.body, r.due_ms])?;
+                }
+                ResourceWrite::SetDue {
+                    kind,
+                    scope,
+                    name,
+                    due_ms,
+                } => {
+                    tx.prepare_cached(
+                        "UPDATE resources SET due_ms=?4 WHERE kind=?1 AND scope=?2 AND name=?3",
+                    )?
+                    .execute(params![kind, scope, name, due_ms])?;
+                }
+                ResourceWrite::Delete { kind, scope, name } => {
+                    tx.prepare_cached(
+                        "DELETE FROM resources WHERE kind=?1 AND scope=?2 AND name=?3",
+                    )?
+                    .execute(params![kind, scope, name])?;
+                }
+            }
+        }
+        for e in entries {
+            insert_entry(&tx, e, now_ms)?;
         }
         tx.commit()?;
         Ok(())
@@ -614,6 +680,52 @@ mod tests {
         s.apply("r", "f", &[FunctionWrite::Delete]).unwrap();
         assert_eq!(s.function_meta("r", "f").unwrap(), None);
         assert!(s.versions("r", "f").unwrap().is_empty());
+    }
+
+    #[test]
+    fn resources_apply_atomically_with_entries() {
+        let s = SqliteStore::in_memory().unwrap();
+        let res = |name: &str, due: Option<i64>| Resource {
+            kind: "events.rule".into(),
+            scope: "us-east-1/default".into(),
+            name: name.into(),
+            body: format!("{{\"n\":\"{name}\"}}"),
+            due_ms: due,
+        };
+        s.apply_resources(
+            &[
+                ResourceWrite::Put(res("b", None)),
+                ResourceWrite::Put(res("a", Some(5))),
+            ],
+            &[entry("k", 0)],
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            s.resources("events.rule").unwrap(),
+            vec![res("a", Some(5)), res("b", None)]
+        );
+        assert_eq!(s.pending().unwrap(), 1);
+        s.apply_resources(
+            &[
+                ResourceWrite::SetDue {
+                    kind: "events.rule".into(),
+                    scope: "us-east-1/default".into(),
+                    name: "a".into(),
+                    due_ms: Some(9),
+                },
+                ResourceWrite::Delete {
+                    kind: "events.rule".into(),
+                    scope: "us-east-1/default".into(),
+                    name: "b".into(),
+                },
+            ],
+            &[],
+            2,
+        )
+        .unwrap();
+        assert_eq!(s.resources("events.rule").unwrap(), vec![res("a", Some(9))]);
+        assert!(s.resources("events.bus").unwrap().is_empty());
     }
 
     #[test]
