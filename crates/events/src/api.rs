@@ -673,12 +673,14 @@ impl Events {
             .map_err(|e| EventsError::InvalidPattern(e.to_string()))?;
         let event: Value = serde_json::from_str(event)
             .map_err(|_| EventsError::Validation("Parameter Event is not valid.".into()))?;
-        for f in ["id", "account", "source", "time", "region", "detail-type"] {
-            if !event.get(f).is_some_and(Value::is_string) {
-                return Err(EventsError::Validation(format!(
-                    "Parameter Event is not valid. Reason: Provided Event is missing or has an invalid {f} field."
-                )));
-            }
+        // AWS checks that the envelope's fields are present, not their types.
+        let envelope_ok = ["id", "account", "source", "time", "region", "detail-type"]
+            .iter()
+            .all(|f| event.get(f).is_some_and(|v| !v.is_null()));
+        if !envelope_ok {
+            return Err(EventsError::Validation(
+                "Parameter Event is not valid.".into(),
+            ));
         }
         Ok(json!({ "Result": p.matches(&event) }))
     }

@@ -1,6 +1,6 @@
 //! Runs the crate against a directory of AWS-validated pattern cases.
 //!
-//! Usage: `cargo run -p pattern --example conformance -- <templates-dir> [snapshot.json]`
+//! Usage: `cargo run -p pattern --example conformance -- [--dump <file>] <templates-dir> [snapshot.json]`
 //!
 //! The cases live outside this repository, in LocalStack's test suite
 //! (github.com/localstack/localstack), recorded against AWS:
@@ -25,6 +25,14 @@
 //! their first line; AWS appends the parser's source location after it.
 //!
 //! Prints every failure, then the pass count and rate.
+//!
+//! With `--dump <file>` it also writes every case as one JSON object per line,
+//! `{"name", "pattern", "event", "expect", "message"}`, for tools that send the
+//! same cases through Eddy's HTTP API (`scripts/conformance_events.py`).
+//! `pattern` is the text handed to the parser, `event` the event serialized
+//! from its parsed value, `expect` one of `match`, `no-match` and `error`, and
+//! `message` the first line of AWS's error message (null when not an error or
+//! not recorded).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,13 +54,29 @@ struct Case {
     expect: Expect,
 }
 
+const USAGE: &str = "usage: conformance [--dump <file>] <templates-dir> [snapshot.json]";
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(dir) = args.first() else {
-        eprintln!("usage: conformance <templates-dir> [snapshot.json]");
+    let mut dump = None;
+    let mut positional = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--dump" {
+            let Some(path) = args.next() else {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            };
+            dump = Some(path);
+        } else {
+            positional.push(arg);
+        }
+    }
+    let (Some(dir), snapshot, None) = (positional.first(), positional.get(1), positional.get(2))
+    else {
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let messages = match args.get(1) {
+    let messages = match snapshot {
         Some(path) => match load_snapshot(Path::new(path)) {
             Ok(m) => m,
             Err(e) => {
@@ -72,9 +96,25 @@ fn main() -> ExitCode {
     cases.extend(messages.invalid_json.iter().map(|(pattern, message)| Case {
         name: format!("invalid-json[{pattern}]"),
         pattern: pattern.clone(),
-        event: serde_json::json!({"id": "1", "source": "test-source", "detail": {"test": "test"}}),
+        // The event the recorded run sent with these patterns; TestEventPattern
+        // rejects events without these envelope fields.
+        event: serde_json::json!({
+            "id": "1",
+            "source": "test-source",
+            "detail-type": "test-detail-type",
+            "account": "123456789012",
+            "region": "us-east-2",
+            "time": "2022-07-13T13:48:01Z",
+            "detail": {"test": "test"},
+        }),
         expect: Expect::Error(Some(message.clone())),
     }));
+    if let Some(path) = &dump {
+        if let Err(e) = write_dump(Path::new(path), &cases) {
+            eprintln!("cannot write {path}: {e}");
+            return ExitCode::from(2);
+        }
+    }
 
     let (mut passed, mut match_total, mut match_passed, mut error_total, mut error_passed) =
         (0, 0, 0, 0, 0);
@@ -128,6 +168,28 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Writes the cases as JSON lines; see the module doc for the fields.
+fn write_dump(path: &Path, cases: &[Case]) -> std::io::Result<()> {
+    let mut out = String::new();
+    for case in cases {
+        let (expect, message) = match &case.expect {
+            Expect::Match(true) => ("match", None),
+            Expect::Match(false) => ("no-match", None),
+            Expect::Error(message) => ("error", message.as_deref()),
+        };
+        let line = serde_json::json!({
+            "name": case.name,
+            "pattern": case.pattern,
+            "event": case.event.to_string(),
+            "expect": expect,
+            "message": message.map(|m| m.lines().next().unwrap_or_default()),
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    std::fs::write(path, out)
 }
 
 fn one_line(s: &str) -> String {
