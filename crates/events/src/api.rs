@@ -631,6 +631,13 @@ impl Events {
         let source = str_field(e, "Source").ok_or_else(|| missing("Source"))?;
         let detail_type = str_field(e, "DetailType").ok_or_else(|| missing("DetailType"))?;
         let detail = str_field(e, "Detail").ok_or_else(|| missing("Detail"))?;
+        // Sources under `aws.` belong to AWS services; callers may not use them.
+        if source.starts_with("aws.") {
+            return Err((
+                "NotAuthorizedForSourceException".into(),
+                "Not authorized for the source.".into(),
+            ));
+        }
         let detail: Value = match serde_json::from_str(detail) {
             Ok(v @ Value::Object(_)) => v,
             _ => {

@@ -393,8 +393,13 @@ impl Scheduler {
 
     async fn create_schedule(&self, region: &str, name: &str, body: &Value) -> Result<Value> {
         let key = self.key(region, body["GroupName"].as_str(), name)?;
+        let token = body["ClientToken"].as_str();
         let _w = self.events.inner.writer.lock().await;
-        if self.events.read().schedules.contains_key(&key) {
+        if let Some(existing) = self.events.read().schedules.get(&key) {
+            // A retried create (same ClientToken) gets the same answer again.
+            if token.is_some() && existing.body["ClientToken"].as_str() == token {
+                return Ok(json!({ "ScheduleArn": existing.body["Arn"] }));
+            }
             return Err(EventsError::Conflict(format!(
                 "Schedule {name} already exists."
             )));
@@ -405,7 +410,10 @@ impl Scheduler {
                 "The number of schedules has reached the service quota.".into(),
             ));
         }
-        let s = self.record(&key, body, self.events.now_ms())?;
+        let mut s = self.record(&key, body, self.events.now_ms())?;
+        if let Some(t) = token {
+            s.body["ClientToken"] = json!(t);
+        }
         let arn = s.body["Arn"].clone();
         self.save(&key, s).await?;
         Ok(json!({ "ScheduleArn": arn }))
@@ -493,8 +501,15 @@ impl Scheduler {
         if !model::schedule_name_ok(name) {
             return Err(name_error(name, "name"));
         }
+        let token = body["ClientToken"].as_str();
         let _w = self.events.inner.writer.lock().await;
         let k = (region.to_string(), name.to_string());
+        if let Some(g) = self.events.read().groups.get(&k) {
+            // A retried create (same ClientToken) gets the same answer again.
+            if token.is_some() && g["ClientToken"].as_str() == token {
+                return Ok(json!({ "ScheduleGroupArn": g["Arn"] }));
+            }
+        }
         if name == DEFAULT_GROUP || self.events.read().groups.contains_key(&k) {
             return Err(EventsError::Conflict(format!(
                 "Schedule group {name} already exists."
@@ -502,10 +517,13 @@ impl Scheduler {
         }
         let now = self.events.now_ms();
         let tags = tags_to_map(&body["Tags"])?;
-        let rec = json!({
+        let mut rec = json!({
             "Name": name, "Arn": model::group_arn(region, name), "State": "ACTIVE",
             "CreatedMs": now, "ModifiedMs": now, "Tags": tags,
         });
+        if let Some(t) = token {
+            rec["ClientToken"] = json!(t);
+        }
         self.events
             .commit(
                 vec![ResourceWrite::Put(Resource {
