@@ -6,6 +6,8 @@
 //! only in the same transaction that stores its follow-ups; the retry decision is the pure
 //! function [`decide`].
 
+pub mod events;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,6 +3,7 @@
 
 use crate::model::TargetKind;
 use crate::Events;
+use delivery::events::PUT_KIND;
 use delivery::{Deliverer, FinalCondition, Outcome, RetryPolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -12,8 +13,6 @@ use wire::BoxFuture;
 
 /// An event on its way to one target of a rule or schedule.
 pub const TARGET_KIND: &str = "events-target";
-/// An event to put on a bus (from S3, Lambda destinations, schedules).
-pub const PUT_KIND: &str = "events-put";
 /// Bus-to-bus hops after which an event is dropped, so a rule that sends a bus's events
 /// back to itself cannot circulate forever.
 const HOPS_MAX: u32 = 5;
@@ -73,17 +72,6 @@ pub fn target_entry(
             hops,
         })
         .unwrap_or_default(),
-        not_before_ms: 0,
-    }
-}
-
-/// The outbox entry that puts `event` on the bus `bus_arn`.
-pub fn put_entry(bus_arn: &str, event: &Value) -> NewEntry {
-    NewEntry {
-        kind: PUT_KIND.into(),
-        target: bus_arn.to_string(),
-        payload: event.to_string().into_bytes(),
-        meta: "{}".into(),
         not_before_ms: 0,
     }
 }
@@ -176,13 +164,9 @@ impl EventsDeliverer {
             "EXHAUSTED_RETRY_CONDITION": if condition == FinalCondition::EventAgeExceeded { "MaximumEventAgeExceeded" } else { "MaximumRetryAttemptsExceeded" },
             "RETRY_ATTEMPTS": entry.attempt.to_string(),
         });
-        vec![NewEntry {
-            kind: "sqs-send".into(),
-            target: dlq.clone(),
-            payload: entry.payload.clone(),
-            meta: json!({ "MessageAttributes": attrs }).to_string(),
-            not_before_ms: 0,
-        }]
+        delivery::events::message_entry(dlq, entry.payload.clone(), attrs)
+            .into_iter()
+            .collect()
     }
 }
 

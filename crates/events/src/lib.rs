@@ -15,7 +15,8 @@ mod scheduler;
 mod timers;
 pub mod transform;
 
-pub use deliver::{put_entry, EventsDeliverer, PUT_KIND, TARGET_KIND};
+pub use deliver::{EventsDeliverer, TARGET_KIND};
+pub use delivery::events::{envelope, put_entry, PUT_KIND};
 pub use error::EventsError;
 pub use model::bus_arn;
 pub use scheduler::Scheduler;
@@ -23,7 +24,7 @@ pub use scheduler::Scheduler;
 use error::Result;
 use model::Target;
 use pattern::{Pattern, RuleSet};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use store::{FunctionStore, NewEntry, ResourceStore, ResourceWrite};
@@ -342,28 +343,6 @@ impl Events {
     pub fn timer_count(&self) -> usize {
         self.read().timers.len()
     }
-}
-
-/// Builds an event as EventBridge delivers it.
-pub fn envelope(
-    region: &str,
-    source: &str,
-    detail_type: &str,
-    detail: Value,
-    resources: Value,
-    time: &str,
-) -> Value {
-    json!({
-        "version": "0",
-        "id": wire::id::uuid4(),
-        "detail-type": detail_type,
-        "source": source,
-        "account": wire::ACCOUNT_ID,
-        "time": time,
-        "region": region,
-        "resources": resources,
-        "detail": detail,
-    })
 }
 
 /// Appends the deliveries of `event` to each of `rule`'s targets.

@@ -2,6 +2,7 @@
 
 use crate::error::{EventsError, Result};
 use crate::transform::{self, TargetInput};
+use delivery::events::{SNS_PUBLISH_KIND, SQS_SEND_KIND};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use wire::ACCOUNT_ID;
@@ -132,8 +133,8 @@ pub fn target_kind(arn: &str) -> Option<TargetKind> {
                 name: name.to_string(),
             })
         }
-        "sqs" => (!resource.is_empty()).then_some(TargetKind::Waiting("sqs-send")),
-        "sns" => (!resource.is_empty()).then_some(TargetKind::Waiting("sns-publish")),
+        "sqs" => (!resource.is_empty()).then_some(TargetKind::Waiting(SQS_SEND_KIND)),
+        "sns" => (!resource.is_empty()).then_some(TargetKind::Waiting(SNS_PUBLISH_KIND)),
         "states" => resource
             .starts_with("stateMachine:")
             .then_some(TargetKind::Waiting("states-start")),

@@ -330,11 +330,36 @@ impl Deliverer for LambdaDeliverer {
             }
             _ => {}
         }
-        if dest.split(':').nth(2) != Some("lambda") {
-            tracing::warn!(
-                "destination {dest} is not a function; Eddy delivers only to functions for now"
-            );
-            return vec![];
+        match dest.split(':').nth(2) {
+            Some("lambda") => {}
+            Some("events") => {
+                let region = dest.split(':').nth(3).unwrap_or(&t.region);
+                let result = if condition == FinalCondition::Success {
+                    "Success"
+                } else {
+                    "Failure"
+                };
+                let function = record["requestContext"]["functionArn"].clone();
+                let event = delivery::events::envelope(
+                    region,
+                    "lambda",
+                    &format!("Lambda Function Invocation Result - {result}"),
+                    record,
+                    json!([dest, function]),
+                    &wire::time::iso8601(wire::time::now_ms()),
+                );
+                return vec![delivery::events::put_entry(&dest, &event)];
+            }
+            // Queues and topics: the message waits in the outbox until those services exist.
+            _ => {
+                return delivery::events::message_entry(
+                    &dest,
+                    record.to_string().into_bytes(),
+                    json!({}),
+                )
+                .into_iter()
+                .collect();
+            }
         }
         let region = dest.split(':').nth(3).unwrap_or(&t.region).to_string();
         vec![NewEntry {

@@ -150,7 +150,7 @@ fn eventbridge_entry(
     if !created {
         detail["deletion-type"] = serde_json::json!("Permanently Deleted");
     }
-    let envelope = events::envelope(
+    let envelope = delivery::events::envelope(
         &bucket.region,
         "aws.s3",
         if created {
@@ -162,7 +162,12 @@ fn eventbridge_entry(
         serde_json::json!([format!("arn:aws:s3:::{}", bucket.name)]),
         &wire::time::iso8601(wire::time::now_ms()),
     );
-    events::put_entry(&events::bus_arn(&bucket.region, "default"), &envelope)
+    let bus = format!(
+        "arn:aws:events:{}:{}:event-bus/default",
+        bucket.region,
+        wire::ACCOUNT_ID
+    );
+    delivery::events::put_entry(&bus, &envelope)
 }
 
 /// S3's event-record form of a key: URL-encoded, spaces as `+`.
