@@ -55,6 +55,11 @@ DEFAULT_FLAGS = ["--async-retry-base-delay-ms", "200", "--sdk-install", "false"]
 # --------------------------------------------------------------------------
 
 
+def function_arn(name: str) -> str:
+    """The ARN of function `name` (unqualified) in the suite's account and region."""
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+
+
 def unique(prefix: str) -> str:
     """A function name that cannot collide with other tests on a shared server."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -184,6 +189,11 @@ def invoke(client, name: str, payload: Any = None, **kwargs) -> tuple[dict, Any]
 def error_code(exc_info) -> str:
     """The AWS error code of a botocore ClientError captured by pytest.raises."""
     return exc_info.value.response.get("Error", {}).get("Code", "")
+
+
+def error_message(exc_info) -> str:
+    """The AWS error message of a botocore ClientError captured by pytest.raises."""
+    return exc_info.value.response.get("Error", {}).get("Message", "")
 
 
 def http_status(exc_info) -> int:

@@ -10,8 +10,8 @@ scheduled rules, the AWS CLI, and definitions and accepted events surviving
 kill -9.
 
 Functions run on this machine and append every event they receive to a file
-under the test's tmp dir, one JSON document per line, so the test sees
-exactly what was delivered and how often."""
+under the test's tmp dir (recorder.py), one JSON document per line, so the
+test sees exactly what was delivered and how often."""
 
 import json
 import re
@@ -21,22 +21,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT_ID, REGION, aws, create_function, error_code, unique, wait_until
-
-RECORDER = """
-import json
-import os
-
-
-def handler(event, context):
-    # One write per event on an O_APPEND file, so concurrent environments
-    # never interleave inside a line.
-    with open(os.environ["OUT_FILE"], "a") as fh:
-        fh.write(json.dumps(event) + "\\n")
-    if os.environ.get("FAIL"):
-        raise RuntimeError("failing on purpose")
-    return "ok"
-"""
+from conftest import ACCOUNT_ID, REGION, aws, error_code, error_message, function_arn, unique, wait_until
+from recorder import make_recorder, read_events, wait_for_event
 
 EVENT_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 BIG_ORDERS = {"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}}
@@ -44,10 +30,7 @@ BIG_ORDERS = {"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}
 # assume it, but AWS's API wants one for bus targets.
 EVENTS_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/events"
 DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:dlq"
-
-
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+RECORDER_PREFIX = "ev-recorder"
 
 
 def bus_arn(name: str) -> str:
@@ -60,43 +43,8 @@ def rule_arn(name: str, bus: str = "default") -> str:
     return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{bus}/{name}"
 
 
-def error_message(exc_info) -> str:
-    return exc_info.value.response.get("Error", {}).get("Message", "")
-
-
-def read_events(path: Path) -> list:
-    """Complete lines only: a line still being written has no newline yet."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines(keepends=True) if line.endswith("\n")]
-
-
-def wait_for_event(path: Path, predicate, timeout: float = 60, what: str = "event") -> dict:
-    """The first recorded event for which `predicate` holds."""
-
-    def find():
-        return next((e for e in read_events(path) if predicate(e)), None)
-
-    return wait_until(find, timeout=timeout, interval=0.1, message=lambda: f"no {what} arrived; got {read_events(path)}")
-
-
 def detail_of(event) -> dict:
     return event.get("detail", {}) if isinstance(event, dict) else {}
-
-
-def make_recorder(lambda_client, out_file: Path, **env) -> str:
-    name = unique("ev-recorder")
-    create_function(
-        lambda_client,
-        name,
-        "python3.12",
-        "app.handler",
-        {"app.py": RECORDER},
-        Environment={"Variables": {"OUT_FILE": str(out_file), **env}},
-    )
-    # Real AWS also needs lambda add_permission for events.amazonaws.com;
-    # Eddy does not implement function policies, so it is not called.
-    return name
 
 
 def put_one(events, source: str, detail: dict, detail_type: str = "test", **entry) -> str:
@@ -129,7 +77,7 @@ def out_file(tmp_path) -> Path:
 
 @pytest.fixture
 def recorder(lambda_client, out_file) -> str:
-    return make_recorder(lambda_client, out_file)
+    return make_recorder(lambda_client, out_file, RECORDER_PREFIX)
 
 
 @pytest.fixture
@@ -669,8 +617,8 @@ def test_matching_event_is_delivered_once_with_envelope(events, recorder, out_fi
 def test_disabled_rule_delivers_nothing(events, lambda_client, source, tmp_path):
     disabled_out = tmp_path / "disabled.jsonl"
     enabled_out = tmp_path / "enabled.jsonl"
-    disabled = rule_to(events, make_recorder(lambda_client, disabled_out), {"source": [source]})
-    rule_to(events, make_recorder(lambda_client, enabled_out), {"source": [source]})
+    disabled = rule_to(events, make_recorder(lambda_client, disabled_out, RECORDER_PREFIX), {"source": [source]})
+    rule_to(events, make_recorder(lambda_client, enabled_out, RECORDER_PREFIX), {"source": [source]})
     events.disable_rule(Name=disabled)
 
     put_one(events, source, {"n": 1})
@@ -721,8 +669,8 @@ def test_target_input_transformations(events, recorder, out_file):
 def test_custom_bus_rule_sees_only_its_bus(events, lambda_client, bus, source, tmp_path):
     custom_out = tmp_path / "custom.jsonl"
     default_out = tmp_path / "default.jsonl"
-    rule_to(events, make_recorder(lambda_client, custom_out), {"source": [source]}, bus=bus)
-    rule_to(events, make_recorder(lambda_client, default_out), {"source": [source]})
+    rule_to(events, make_recorder(lambda_client, custom_out, RECORDER_PREFIX), {"source": [source]}, bus=bus)
+    rule_to(events, make_recorder(lambda_client, default_out, RECORDER_PREFIX), {"source": [source]})
 
     put_one(events, source, {"where": "default"})
     put_one(events, source, {"where": "custom"}, EventBusName=bus)
@@ -790,8 +738,8 @@ def test_aws_sources_are_reserved(events):
 def test_failing_target_uses_lambda_async_retries(events, lambda_client, source, tmp_path):
     attempts_out = tmp_path / "attempts.jsonl"
     failures_out = tmp_path / "failures.jsonl"
-    failing = make_recorder(lambda_client, attempts_out, FAIL="1")
-    destination = make_recorder(lambda_client, failures_out)
+    failing = make_recorder(lambda_client, attempts_out, RECORDER_PREFIX, FAIL="1")
+    destination = make_recorder(lambda_client, failures_out, RECORDER_PREFIX)
     lambda_client.put_function_event_invoke_config(
         FunctionName=failing,
         MaximumRetryAttempts=1,
@@ -831,7 +779,7 @@ def test_unreachable_target_is_dead_lettered(fresh_server, tmp_path):
 
     marker_out = tmp_path / "marker.jsonl"
     marker_source = f"marker.{uuid.uuid4().hex[:10]}"
-    rule_to(events, make_recorder(lam, marker_out), {"source": [marker_source]})
+    rule_to(events, make_recorder(lam, marker_out, RECORDER_PREFIX), {"source": [marker_source]})
 
     put_one(events, source, {"doomed": True})
     put_one(events, marker_source, {"marker": True})
@@ -933,7 +881,7 @@ def test_accepted_events_survive_kill9(fresh_server, tmp_path):
     srv = fresh_server()
     events = srv.client("events")
     out = tmp_path / "durable.jsonl"
-    recorder = make_recorder(srv.client("lambda"), out)
+    recorder = make_recorder(srv.client("lambda"), out, RECORDER_PREFIX)
     source = f"test.{uuid.uuid4().hex[:10]}"
     rule_to(events, recorder, {"source": [source]})
 

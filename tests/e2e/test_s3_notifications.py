@@ -5,46 +5,21 @@ trips and validation, retries and OnFailure destinations of a failing
 function, delivery after kill -9, and one event per object for `aws s3 sync`.
 
 Functions run on this machine and append every event they receive to a file
-under the test's tmp dir, one JSON document per line, so the test sees
-exactly what was delivered and how often."""
+under the test's tmp dir (recorder.py), one JSON document per line, so the
+test sees exactly what was delivered and how often."""
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT_ID, REGION, aws, create_function, error_code, http_status, unique, wait_until
-
-RECORDER = """
-import json
-import os
-
-
-def handler(event, context):
-    # One write per event on an O_APPEND file, so concurrent environments
-    # never interleave inside a line.
-    with open(os.environ["OUT_FILE"], "a") as fh:
-        fh.write(json.dumps(event) + "\\n")
-    if os.environ.get("FAIL"):
-        raise RuntimeError("failing on purpose")
-    return "ok"
-"""
+from conftest import REGION, aws, error_code, function_arn, http_status, unique, wait_until
+from recorder import make_recorder, read_events
 
 MiB = 1024 * 1024
-
-
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
-
-
-def read_events(path: Path) -> list[dict]:
-    """Complete lines only: a line still being written has no newline yet."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines(keepends=True) if line.endswith("\n")]
+RECORDER_PREFIX = "s3-recorder"
 
 
 def read_records(path: Path) -> list[dict]:
@@ -62,22 +37,6 @@ def wait_for_key(path: Path, key: str, timeout: float = 60) -> dict:
         return next((r for r in read_records(path) if r["s3"]["object"]["key"] == key), None)
 
     return wait_until(find, timeout=timeout, interval=0.1, message=lambda: f"no event for {key!r}; got {keys_seen(path)}")
-
-
-def make_recorder(lambda_client, out_file: Path, **env) -> str:
-    name = unique("s3-recorder")
-    create_function(
-        lambda_client,
-        name,
-        "python3.12",
-        "app.handler",
-        {"app.py": RECORDER},
-        Environment={"Variables": {"OUT_FILE": str(out_file), **env}},
-    )
-    # Real AWS also needs lambda add_permission for s3.amazonaws.com before
-    # the configuration is accepted; Eddy does not implement function
-    # policies (AddPermission answers NotImplemented), so it is not called.
-    return name
 
 
 def lambda_config(name: str, events: list[str], prefix: str | None = None, suffix: str | None = None, config_id: str | None = None) -> dict:
@@ -106,7 +65,7 @@ def out_file(tmp_path) -> Path:
 
 @pytest.fixture
 def recorder(lambda_client, out_file) -> str:
-    return make_recorder(lambda_client, out_file)
+    return make_recorder(lambda_client, out_file, RECORDER_PREFIX)
 
 
 @pytest.fixture
@@ -318,8 +277,8 @@ def test_unknown_function_is_rejected(s3, bucket):
 def test_failing_function_is_retried_then_sent_to_on_failure(s3, lambda_client, bucket, tmp_path):
     attempts_file = tmp_path / "attempts.jsonl"
     failures_file = tmp_path / "failures.jsonl"
-    failing = make_recorder(lambda_client, attempts_file, FAIL="1")
-    destination = make_recorder(lambda_client, failures_file)
+    failing = make_recorder(lambda_client, attempts_file, RECORDER_PREFIX, FAIL="1")
+    destination = make_recorder(lambda_client, failures_file, RECORDER_PREFIX)
     lambda_client.put_function_event_invoke_config(
         FunctionName=failing,
         MaximumRetryAttempts=1,
@@ -346,7 +305,7 @@ def test_events_survive_kill9(fresh_server, tmp_path):
     s3 = srv.client("s3")
     lam = srv.client("lambda")
     out = tmp_path / "durable.jsonl"
-    name = make_recorder(lam, out)
+    name = make_recorder(lam, out, RECORDER_PREFIX)
     bucket = unique("notify-durable")
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_notification_configuration(

@@ -9,8 +9,8 @@ firing missed while the server was down happening once after a kill -9 and
 restart.
 
 Functions run on this machine and append every input they receive, with
-the time they received it, to a file under the test's tmp dir, one JSON
-document per line."""
+the time they received it, to a file under the test's tmp dir (recorder.py),
+one JSON document per line."""
 
 import json
 import time
@@ -22,21 +22,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT_ID, REGION, create_function, error_code, unique, wait_until
-
-RECORDER = """
-import json
-import os
-import time
-
-
-def handler(event, context):
-    # One write per event on an O_APPEND file, so concurrent environments
-    # never interleave inside a line.
-    with open(os.environ["OUT_FILE"], "a") as fh:
-        fh.write(json.dumps({"received": time.time(), "event": event}) + "\\n")
-    return "ok"
-"""
+from conftest import ACCOUNT_ID, REGION, error_code, error_message, function_arn, unique, wait_until
+from recorder import make_recorder, read_lines, wait_for_event, wait_for_line
 
 SCHEDULER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/scheduler"
 FLEXIBLE_OFF = {"Mode": "OFF"}
@@ -45,10 +32,7 @@ DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts
 # How late a firing may arrive: the timer, an async invoke and a function
 # cold start on a loaded machine.
 LATENESS_MAX_S = 5.0
-
-
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+RECORDER_PREFIX = "sched-recorder"
 
 
 def schedule_arn(name: str, group: str = "default") -> str:
@@ -57,10 +41,6 @@ def schedule_arn(name: str, group: str = "default") -> str:
 
 def group_arn(name: str) -> str:
     return f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule-group/{name}"
-
-
-def error_message(exc_info) -> str:
-    return exc_info.value.response.get("Error", {}).get("Message", "")
 
 
 def at_expression(epoch_s: int, zone: str = "UTC") -> str:
@@ -72,35 +52,6 @@ def at_expression(epoch_s: int, zone: str = "UTC") -> str:
 def soon(seconds: int) -> int:
     """A whole second `seconds` from now, so at() names it exactly."""
     return int(time.time()) + seconds
-
-
-def read_lines(path: Path) -> list[dict]:
-    """Complete lines only: a line still being written has no newline yet."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines(keepends=True) if line.endswith("\n")]
-
-
-def wait_for_input(path: Path, predicate=lambda e: True, timeout: float = 30, what: str = "input") -> dict:
-    """The first recorded line whose event satisfies `predicate`."""
-
-    def find():
-        return next((line for line in read_lines(path) if predicate(line["event"])), None)
-
-    return wait_until(find, timeout=timeout, interval=0.05, message=lambda: f"no {what} arrived; got {read_lines(path)}")
-
-
-def make_recorder(lambda_client, out_file: Path) -> str:
-    name = unique("sched-recorder")
-    create_function(
-        lambda_client,
-        name,
-        "python3.12",
-        "app.handler",
-        {"app.py": RECORDER},
-        Environment={"Variables": {"OUT_FILE": str(out_file)}},
-    )
-    return name
 
 
 def lambda_target(function: str, payload: str | None = None) -> dict:
@@ -122,7 +73,7 @@ def out_file(tmp_path) -> Path:
 
 @pytest.fixture
 def recorder(lambda_client, out_file) -> str:
-    return make_recorder(lambda_client, out_file)
+    return make_recorder(lambda_client, out_file, RECORDER_PREFIX)
 
 
 @pytest.fixture
@@ -438,7 +389,7 @@ def test_at_schedule_fires_on_time(scheduler, recorder, out_file):
         FlexibleTimeWindow=FLEXIBLE_OFF,
         Target=lambda_target(recorder, '{"hello":"world"}'),
     )
-    line = wait_for_input(out_file, timeout=fire_at - time.time() + 30, what="scheduled input")
+    line = wait_for_line(out_file, timeout=fire_at - time.time() + 30, what="scheduled input")
     assert line["event"] == {"hello": "world"}
     assert line["received"] >= fire_at, f"fired {fire_at - line['received']:.3f}s early"
     assert line["received"] - fire_at <= LATENESS_MAX_S, f"fired {line['received'] - fire_at:.3f}s late"
@@ -458,7 +409,7 @@ def test_at_schedule_is_deleted_after_completion(scheduler, recorder, out_file):
         ActionAfterCompletion="DELETE",
     )
     assert scheduler.get_schedule(Name=name)["ActionAfterCompletion"] == "DELETE"
-    wait_for_input(out_file, lambda e: e == {"delete": "me"}, what="scheduled input")
+    wait_for_line(out_file, lambda e: e == {"delete": "me"}, timeout=30, what="scheduled input")
 
     def gone():
         try:
@@ -498,8 +449,8 @@ def test_deleted_disabled_and_moved_at_schedules(scheduler, recorder, out_file):
         Name=names["marker"], ScheduleExpression=at_expression(fire_at + 1), FlexibleTimeWindow=FLEXIBLE_OFF, Target=target("marker")
     )
 
-    wait_for_input(out_file, lambda e: e["name"] == "marker", timeout=30, what="marker")
-    moved = wait_for_input(out_file, lambda e: e["name"] == "moved", timeout=30, what="moved schedule")
+    wait_for_line(out_file, lambda e: e["name"] == "marker", timeout=30, what="marker")
+    moved = wait_for_line(out_file, lambda e: e["name"] == "moved", timeout=30, what="moved schedule")
     assert moved["received"] >= moved_at, f"fired at its old time, {moved_at - moved['received']:.3f}s early"
     assert sorted(line["event"]["name"] for line in read_lines(out_file)) == ["marker", "moved"]
 
@@ -515,7 +466,7 @@ def test_input_placeholders(scheduler, recorder, out_file, group):
         FlexibleTimeWindow=FLEXIBLE_OFF,
         Target=lambda_target(recorder, payload),
     )
-    event = wait_for_input(out_file, what="scheduled input")["event"]
+    event = wait_for_event(out_file, timeout=30, what="scheduled input")
     assert event["arn"] == schedule_arn(name, group)
     assert event["time"] == datetime.fromtimestamp(fire_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert event["fixed"] == 1
@@ -533,7 +484,7 @@ def test_at_schedule_in_another_time_zone(scheduler, recorder, out_file):
         FlexibleTimeWindow=FLEXIBLE_OFF,
         Target=lambda_target(recorder, '{"city":"paris"}'),
     )
-    line = wait_for_input(out_file, timeout=fire_at - time.time() + 30, what="scheduled input")
+    line = wait_for_line(out_file, timeout=fire_at - time.time() + 30, what="scheduled input")
     assert line["event"] == {"city": "paris"}
     assert line["received"] >= fire_at, f"fired {fire_at - line['received']:.3f}s early"
     assert line["received"] - fire_at <= LATENESS_MAX_S, f"fired {line['received'] - fire_at:.3f}s late"
@@ -558,7 +509,7 @@ def test_event_bus_target(server, scheduler, recorder, out_file):
             "EventBridgeParameters": {"DetailType": "tick", "Source": source},
         },
     )
-    event = wait_for_input(out_file, timeout=30, what="event from the schedule")["event"]
+    event = wait_for_event(out_file, timeout=30, what="event from the schedule")
     assert event["source"] == source
     assert event["detail-type"] == "tick"
     assert event["detail"] == {"n": 1}
@@ -569,7 +520,7 @@ def test_event_bus_target(server, scheduler, recorder, out_file):
 def test_missed_firing_happens_once_after_kill9(fresh_server, tmp_path):
     srv = fresh_server()
     out = tmp_path / "durable.jsonl"
-    recorder = make_recorder(srv.client("lambda"), out)
+    recorder = make_recorder(srv.client("lambda"), out, RECORDER_PREFIX)
     scheduler = srv.client("scheduler")
     fire_at = soon(8)
     scheduler.create_schedule(
@@ -584,7 +535,7 @@ def test_missed_firing_happens_once_after_kill9(fresh_server, tmp_path):
 
     srv.start()
     scheduler = srv.client("scheduler")
-    line = wait_for_input(out, lambda e: e.get("missed"), timeout=60, what="missed firing")
+    line = wait_for_line(out, lambda e: e.get("missed"), timeout=60, what="missed firing")
     assert line["received"] > fire_at
 
     # A later schedule marks the point by which a second copy of the missed
@@ -595,6 +546,6 @@ def test_missed_firing_happens_once_after_kill9(fresh_server, tmp_path):
         FlexibleTimeWindow=FLEXIBLE_OFF,
         Target=lambda_target(recorder, '{"marker":true}'),
     )
-    wait_for_input(out, lambda e: e.get("marker"), timeout=30, what="marker")
+    wait_for_line(out, lambda e: e.get("marker"), timeout=30, what="marker")
     missed = [line for line in read_lines(out) if line["event"].get("missed")]
     assert len(missed) == 1, f"the missed firing should happen once; got {len(missed)}"
