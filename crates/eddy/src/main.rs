@@ -79,6 +79,11 @@ struct ServerArgs {
     /// Limit environments with cgroups when the host allows it.
     #[arg(long, env = "EDDY_CGROUPS", default_value_t = true, action = clap::ArgAction::Set)]
     cgroups: bool,
+    /// The master key that wraps the keys of stored secrets and SecureString parameters
+    /// (32 bytes, base64). Without it, a key is created in the data dir on first start
+    /// (`master.key`, readable by the owner only); keep that file with the data.
+    #[arg(long, env = "EDDY_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
     /// Largest single S3 PUT, in bytes (S3's 5 GiB); larger objects use multipart uploads.
     #[arg(long, env = "EDDY_S3_PUT_BYTES_MAX", default_value_t = 5 * 1024 * 1024 * 1024)]
     s3_put_bytes_max: u64,
@@ -159,6 +164,10 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
             .with_context(|| format!("opening the database in {}", data_dir.display()))?,
     );
     let blobs = Arc::new(store::FsBlobStore::open(data_dir.join("blobs"))?);
+    let master_key = Arc::new(match &args.master_key {
+        Some(k) => crypto::MasterKey::from_base64(k).context("--master-key")?,
+        None => crypto::MasterKey::load_or_create(&data_dir.join("master.key"))?,
+    });
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -256,6 +265,21 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     edge.register("lambda", Arc::new(lambda.clone()));
     edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
     edge.register("events", Arc::new(events.clone()));
+    let clock: Arc<dyn wire::time::Clock> = Arc::new(wire::time::SystemClock);
+    edge.register(
+        "ssm",
+        Arc::new(
+            ssm::Ssm::open(db.clone(), master_key.clone(), clock.clone())
+                .context("loading parameters")?,
+        ),
+    );
+    edge.register(
+        "secretsmanager",
+        Arc::new(
+            secrets::Secrets::open(db.clone(), master_key.clone(), clock.clone())
+                .context("loading secrets")?,
+        ),
+    );
     edge.register(
         "scheduler",
         Arc::new(events::Scheduler::new(events.clone())),
