@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import subprocess
+import sysconfig
 import sys
 import time
 import urllib.error
@@ -47,7 +48,15 @@ STARTUP_TIMEOUT = 15.0
 # 200 ms base so retry tests finish in seconds instead of minutes, and the
 # provided SDKs are not installed from the registries (test_sdk.py covers that
 # path on a server of its own), so no test waits on a first install.
-DEFAULT_FLAGS = ["--async-retry-base-delay-ms", "200", "--sdk-install", "false"]
+# Functions that use boto3 get this venv's copy (the same one the tests use).
+DEFAULT_FLAGS = [
+    "--async-retry-base-delay-ms",
+    "200",
+    "--sdk-install",
+    "false",
+    "--python-sdk-path",
+    sysconfig.get_paths()["purelib"],
+]
 
 
 # --------------------------------------------------------------------------

@@ -182,7 +182,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
 
     let sink = runtime::logsink::StoreSink::start(db.clone());
     let dir_hash = hex::encode(&sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes())[..6]);
-    let (key, secret) = credentials[0].clone();
+    let identity = wire::identity::Credentials::new(credentials);
     let rt_cfg = runtime::RuntimeConfig {
         envs_dir: data_dir.join("envs"),
         bootstrap_dir: data_dir.join("runtime"),
@@ -204,11 +204,8 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         pids_max: 1024,
         cgroup_name: format!("eddy-{dir_hash}"),
         use_cgroups: args.cgroups,
-        extra_env: vec![
-            ("AWS_ACCESS_KEY_ID".into(), key),
-            ("AWS_SECRET_ACCESS_KEY".into(), secret),
-            ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
-        ],
+        extra_env: vec![("AWS_ENDPOINT_URL".into(), endpoint.clone())],
+        credentials: Some(identity.clone()),
     };
     let runtime = runtime::Runtime::new(rt_cfg, sink.clone())?;
     let delivery = delivery::Delivery::new(
@@ -256,7 +253,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     ));
     let mut edge = edge::Edge::new(
         edge::EdgeConfig {
-            credentials,
+            credentials: identity.clone(),
             body_bytes_max: args.body_bytes_max,
             connections_max: args.connections_max,
         },
@@ -266,6 +263,10 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
     edge.register("events", Arc::new(events.clone()));
     let clock: Arc<dyn wire::time::Clock> = Arc::new(wire::time::SystemClock);
+    edge.register(
+        "sts",
+        Arc::new(sts::Sts::new(identity.clone(), clock.clone())),
+    );
     edge.register(
         "ssm",
         Arc::new(

@@ -16,13 +16,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use wire::identity::{CredentialError, Principal};
 use wire::{ApiRequest, ApiResponse, Service};
 
 /// Edge settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EdgeConfig {
-    /// Accepted access keys and their secrets.
-    pub credentials: Vec<(String, String)>,
+    /// Accepted access keys: the server's own and temporary ones.
+    pub credentials: Arc<wire::identity::Credentials>,
     /// The largest request body read (CreateFunction carries up to 50 MB of base64 zip).
     pub body_bytes_max: usize,
     /// Connections served at once; more wait in the kernel's accept queue.
@@ -143,6 +144,43 @@ fn auth_error(e: &sigv4::AuthError) -> (StatusCode, &'static str, String) {
     }
 }
 
+/// The session token a request carries (header, or query for presigned URLs).
+fn session_token(headers: &[(&str, &str)], raw_query: &str) -> Option<String> {
+    if let Some((_, v)) = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
+    {
+        return Some(v.to_string());
+    }
+    wire::parse_query(raw_query)
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
+        .map(|(_, v)| v)
+}
+
+fn credential_error(e: CredentialError) -> (StatusCode, &'static str, &'static str) {
+    match e {
+        CredentialError::UnknownKey | CredentialError::BadToken => (
+            StatusCode::FORBIDDEN,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
+        CredentialError::Expired => (
+            StatusCode::FORBIDDEN,
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        ),
+    }
+}
+
+/// What a request does, for the audit log: the json operation, else the path.
+fn operation_of<'a>(headers: &'a http::HeaderMap, path: &'a str) -> &'a str {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(path)
+}
+
 /// Runs a service on one request in its own task: a panic inside fails this request only.
 async fn run_service(service: Arc<dyn Service>, api: ApiRequest, request_id: &str) -> ApiResponse {
     let svc = service.clone();
@@ -200,11 +238,7 @@ impl Edge {
     }
 
     fn secret_for(&self, key: &str) -> Option<String> {
-        self.cfg
-            .credentials
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, s)| s.clone())
+        self.cfg.credentials.secret_for(key)
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
@@ -241,6 +275,7 @@ impl Edge {
                 region: "us-east-1".into(),
                 request_id: request_id.to_owned(),
                 stream: None,
+                caller: Arc::new(Principal::Root),
             };
             return self.internal.handle(api).await;
         }
@@ -339,9 +374,10 @@ impl Edge {
                 return service.error(s, c, &m);
             }
         };
-        let (region, body, stream) = match early {
+        let (region, access_key, body, stream) = match early {
             Some((v, check)) if streams => (
                 v.region,
+                v.access_key,
                 Bytes::new(),
                 Some(wire::StreamedBody {
                     reader: Box::new(IncomingStream(body)),
@@ -349,7 +385,7 @@ impl Edge {
                 }),
             ),
             Some((v, _)) => match self.read_body(service.as_ref(), body).await {
-                Ok(b) => (v.region, b, None),
+                Ok(b) => (v.region, v.access_key, b, None),
                 Err(r) => return r,
             },
             None => {
@@ -358,7 +394,7 @@ impl Edge {
                     Err(r) => return r,
                 };
                 match sigv4::verify(&sreq, &body, now, &secret_for) {
-                    Ok(v) => (v.region, body, None),
+                    Ok(v) => (v.region, v.access_key, body, None),
                     Err(e) => {
                         let (s, c, m) = auth_error(&e);
                         return service.error(s, c, &m);
@@ -366,7 +402,29 @@ impl Edge {
                 }
             }
         };
+        let token = session_token(&header_pairs, &raw_query);
         drop(header_pairs);
+        let caller = match self.cfg.credentials.authenticate(
+            &access_key,
+            token.as_deref(),
+            wire::time::now_ms(),
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                let (s, c, m) = credential_error(e);
+                return service.error(s, c, m);
+            }
+        };
+        if let Some(function) = caller.function() {
+            // The audit trail: every call made with an environment's credentials.
+            tracing::info!(
+                target: "eddy::audit",
+                "{function} called {} {} ({})",
+                parts.method,
+                operation_of(&parts.headers, &path),
+                request_id
+            );
+        }
         let api = ApiRequest {
             method: parts.method,
             path,
@@ -376,6 +434,7 @@ impl Edge {
             region,
             request_id: request_id.to_owned(),
             stream,
+            caller,
         };
         run_service(service, api, request_id).await
     }

@@ -95,6 +95,7 @@ fn request(method: http::Method, path: &str, headers: http::HeaderMap, body: Val
         region: "us-east-1".into(),
         request_id: "r".into(),
         stream: None,
+        caller: std::sync::Arc::new(wire::identity::Principal::Root),
     }
 }
 

@@ -240,6 +240,7 @@ impl Lambda {
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("/aws/lambda/{name}")),
+            role: c["Role"].as_str().unwrap_or_default().to_string(),
         }))
     }
 

@@ -84,6 +84,21 @@ pub struct Env {
     /// The read end of the one pipe both stdout and stderr write into.
     pipe_fd: RawFd,
     pipes_open: Arc<AtomicBool>,
+    /// The environment's own credentials, withdrawn when it ends.
+    credentials: Option<Revocable>,
+}
+
+/// Temporary credentials and the registry to withdraw them from.
+#[derive(Clone)]
+pub struct Revocable {
+    pub registry: Arc<wire::identity::Credentials>,
+    pub issued: wire::identity::Issued,
+}
+
+impl Revocable {
+    fn revoke(&self) {
+        self.registry.revoke(&self.issued.access_key_id);
+    }
 }
 
 /// Everything needed to start a process.
@@ -98,6 +113,9 @@ pub struct Launch<'a> {
     pub sink: Arc<dyn LogSink>,
     pub extra_env: Vec<(String, String)>,
     pub runtime_libs: Option<String>,
+    /// Credentials of this environment's own, set as `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+    pub credentials: Option<Revocable>,
 }
 
 impl Env {
@@ -172,6 +190,12 @@ impl Env {
         for (k, v) in l.extra_env.iter().chain(spec.env.iter()) {
             cmd.env(k, v);
         }
+        // After the function's variables: Lambda reserves these names.
+        if let Some(c) = &l.credentials {
+            cmd.env("AWS_ACCESS_KEY_ID", &c.issued.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &c.issued.secret_access_key)
+                .env("AWS_SESSION_TOKEN", &c.issued.session_token);
+        }
 
         let fsize = spec.ephemeral_mb as u64 * 1024 * 1024;
         let data_limit = if l.group.is_none() && spec.kind != RuntimeKind::Node {
@@ -225,8 +249,13 @@ impl Env {
         });
 
         let watcher_shared = shared.clone();
+        let watcher_credentials = l.credentials.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
+            // Credentials end with the process, whatever ended it.
+            if let Some(c) = &watcher_credentials {
+                c.revoke();
+            }
             let info = match status {
                 Ok(s) => {
                     use std::os::unix::process::ExitStatusExt;
@@ -297,6 +326,7 @@ impl Env {
                 listener_task,
                 pipe_fd,
                 pipes_open,
+                credentials: l.credentials,
             }),
             init_rx,
         ))
@@ -412,6 +442,9 @@ impl Env {
     }
 
     fn cleanup(&self) {
+        if let Some(c) = &self.credentials {
+            c.revoke();
+        }
         self.listener_task.abort();
         if let Some(g) = &self.group {
             g.destroy();

@@ -44,8 +44,19 @@ impl RuntimeKind {
     }
 }
 
+/// The function variables the server's local services read for an environment (the
+/// parameters and secrets cache endpoint).
+pub const LOCAL_SERVICE_SETTINGS: &[&str] = &[
+    "SSM_PARAMETER_STORE_TTL",
+    "SECRETS_MANAGER_TTL",
+    "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED",
+    "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE",
+    "PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS",
+];
+
 /// Everything an environment of one function version needs.
 #[derive(Debug, Clone)]
+
 pub struct EnvSpec {
     /// Identifies the pool: changes whenever code or configuration changes.
     pub pool_key: String,
@@ -64,6 +75,8 @@ pub struct EnvSpec {
     pub env: Vec<(String, String)>,
     pub reserved_concurrency: Option<u32>,
     pub log_group: String,
+    /// The execution role the environment's credentials act as.
+    pub role: String,
 }
 
 /// How a process ended.
@@ -157,6 +170,8 @@ pub struct RuntimeConfig {
     pub use_cgroups: bool,
     /// Variables every environment gets (credentials, endpoint).
     pub extra_env: Vec<(String, String)>,
+    /// Where environments' own credentials are issued; without it they get none.
+    pub credentials: Option<Arc<wire::identity::Credentials>>,
 }
 
 struct Pool {
@@ -610,10 +625,36 @@ impl Runtime {
             sink: self.inner.sink.clone(),
             extra_env: cfg.extra_env.clone(),
             runtime_libs: libs,
+            credentials: cfg.credentials.as_ref().and_then(|registry| {
+                let issued = registry.issue(
+                    wire::identity::Principal::Function {
+                        function_name: spec.function_name.clone(),
+                        version: spec.version.clone(),
+                        region: spec.region.clone(),
+                        role_arn: spec.role.clone(),
+                        settings: spec
+                            .env
+                            .iter()
+                            .filter(|(k, _)| LOCAL_SERVICE_SETTINGS.contains(&k.as_str()))
+                            .cloned()
+                            .collect(),
+                    },
+                    None,
+                    wire::time::now_ms(),
+                )?;
+                Some(env::Revocable {
+                    registry: registry.clone(),
+                    issued,
+                })
+            }),
         };
+        let credentials = launch.credentials.clone();
         let (env, init_rx) = match Env::start(launch).await {
             Ok(x) => x,
             Err(e) => {
+                if let Some(c) = &credentials {
+                    c.registry.revoke(&c.issued.access_key_id);
+                }
                 if let Some(g) = group {
                     g.destroy();
                 }

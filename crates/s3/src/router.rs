@@ -327,6 +327,7 @@ mod tests {
             region: "us-east-1".into(),
             request_id: "r".into(),
             stream: None,
+            caller: std::sync::Arc::new(wire::identity::Principal::Root),
         }
     }
 

@@ -4,6 +4,7 @@
 //! Invariant: this crate does no IO. It knows HTTP types but not how they travel.
 
 pub mod id;
+pub mod identity;
 pub mod time;
 
 use bytes::Bytes;
@@ -31,6 +32,8 @@ pub struct ApiRequest {
     /// The body, when the service asked to stream it instead of `body` (see
     /// [`Service::streams`]); the signature over everything else is already verified.
     pub stream: Option<StreamedBody>,
+    /// Who signed the request.
+    pub caller: std::sync::Arc<identity::Principal>,
 }
 
 /// A response body the edge reads from a file as it sends it (large objects), put in
