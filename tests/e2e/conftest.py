@@ -56,6 +56,10 @@ DEFAULT_FLAGS = [
     "false",
     "--python-sdk-path",
     sysconfig.get_paths()["purelib"],
+    # Servers run side by side; each gets a free port for the parameters and
+    # secrets endpoint (functions find it in PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).
+    "--parameters-secrets-port",
+    "0",
 ]
 
 

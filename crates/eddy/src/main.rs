@@ -84,6 +84,11 @@ struct ServerArgs {
     /// (`master.key`, readable by the owner only); keep that file with the data.
     #[arg(long, env = "EDDY_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// The port of the parameters and secrets endpoint functions read (AWS's extension
+    /// uses 2773; 0 picks a free port). Functions find it in
+    /// `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`.
+    #[arg(long, env = "EDDY_PARAMETERS_SECRETS_PORT", default_value_t = 2773)]
+    parameters_secrets_port: u16,
     /// Largest single S3 PUT, in bytes (S3's 5 GiB); larger objects use multipart uploads.
     #[arg(long, env = "EDDY_S3_PUT_BYTES_MAX", default_value_t = 5 * 1024 * 1024 * 1024)]
     s3_put_bytes_max: u64,
@@ -183,6 +188,34 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     let sink = runtime::logsink::StoreSink::start(db.clone());
     let dir_hash = hex::encode(&sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes())[..6]);
     let identity = wire::identity::Credentials::new(credentials);
+    // Bound before the runtime starts so environments can be told its port; a port in
+    // use (another server on this machine) leaves functions without it, not the server.
+    let paramcache_listener = match tokio::net::TcpListener::bind((
+        "127.0.0.1",
+        args.parameters_secrets_port,
+    ))
+    .await
+    {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(
+                    "the parameters and secrets endpoint cannot listen on port {}: {e}; set --parameters-secrets-port",
+                    args.parameters_secrets_port
+                );
+            None
+        }
+    };
+    let mut extra_env = vec![("AWS_ENDPOINT_URL".to_string(), endpoint.clone())];
+    if let Some(port) = paramcache_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port())
+    {
+        extra_env.push((
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
+            port.to_string(),
+        ));
+    }
     let rt_cfg = runtime::RuntimeConfig {
         envs_dir: data_dir.join("envs"),
         bootstrap_dir: data_dir.join("runtime"),
@@ -204,7 +237,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         pids_max: 1024,
         cgroup_name: format!("eddy-{dir_hash}"),
         use_cgroups: args.cgroups,
-        extra_env: vec![("AWS_ENDPOINT_URL".into(), endpoint.clone())],
+        extra_env,
         credentials: Some(identity.clone()),
     };
     let runtime = runtime::Runtime::new(rt_cfg, sink.clone())?;
@@ -267,20 +300,17 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         "sts",
         Arc::new(sts::Sts::new(identity.clone(), clock.clone())),
     );
-    edge.register(
-        "ssm",
-        Arc::new(
-            ssm::Ssm::open(db.clone(), master_key.clone(), clock.clone())
-                .context("loading parameters")?,
-        ),
+    let ssm: Arc<dyn wire::Service> = Arc::new(
+        ssm::Ssm::open(db.clone(), master_key.clone(), clock.clone())
+            .context("loading parameters")?,
     );
-    edge.register(
-        "secretsmanager",
-        Arc::new(
-            secrets::Secrets::open(db.clone(), master_key.clone(), clock.clone())
-                .context("loading secrets")?,
-        ),
+    let secrets: Arc<dyn wire::Service> = Arc::new(
+        secrets::Secrets::open(db.clone(), master_key.clone(), clock.clone())
+            .context("loading secrets")?,
     );
+    edge.register("ssm", ssm.clone());
+    edge.register("secretsmanager", secrets.clone());
+    let paramcache = paramcache::ParamCache::new(identity.clone(), ssm, secrets, clock.clone());
     edge.register(
         "scheduler",
         Arc::new(events::Scheduler::new(events.clone())),
@@ -313,6 +343,9 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         tokio::spawn(sweep_blobs(db.clone(), blobs.clone(), stop_rx.clone())),
     ];
     let server = tokio::spawn(edge.clone().serve(listener, stop_rx.clone()));
+    if let Some(l) = paramcache_listener {
+        tokio::spawn(paramcache.serve(l, stop_rx.clone()));
+    }
 
     println!(
         "eddy {} listening on {endpoint} (data: {}, services: {}, limits: {})",
