@@ -304,10 +304,14 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         ssm::Ssm::open(db.clone(), master_key.clone(), clock.clone())
             .context("loading parameters")?,
     );
-    let secrets: Arc<dyn wire::Service> = Arc::new(
-        secrets::Secrets::open(db.clone(), master_key.clone(), clock.clone())
-            .context("loading secrets")?,
-    );
+    let secrets_api = secrets::Secrets::open(
+        db.clone(),
+        master_key.clone(),
+        clock.clone(),
+        Some(Arc::new(LambdaRotator(lambda.clone()))),
+    )
+    .context("loading secrets")?;
+    let secrets: Arc<dyn wire::Service> = Arc::new(secrets_api.clone());
     edge.register("ssm", ssm.clone());
     edge.register("secretsmanager", secrets.clone());
     let paramcache = paramcache::ParamCache::new(identity.clone(), ssm, secrets, clock.clone());
@@ -334,6 +338,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     let tasks = vec![
         tokio::spawn(delivery.clone().run(stop_rx.clone())),
         tokio::spawn(events.clone().run_timers(stop_rx.clone())),
+        tokio::spawn(secrets_api.run_schedule(stop_rx.clone())),
         tokio::spawn(runtime.clone().run_reaper(stop_rx.clone())),
         tokio::spawn(prune_logs(
             db.clone(),
@@ -392,6 +397,23 @@ async fn sweep_blobs(
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// Runs Secrets Manager's rotation functions on Lambda.
+struct LambdaRotator(lambda::Lambda);
+
+impl secrets::Rotator for LambdaRotator {
+    fn invoke<'a>(
+        &'a self,
+        function_arn: &'a str,
+        payload: Vec<u8>,
+    ) -> wire::BoxFuture<'a, Result<(), String>> {
+        Box::pin(self.0.invoke_function(function_arn, payload))
+    }
+
+    fn can_invoke(&self, function_arn: &str) -> bool {
+        self.0.can_invoke(function_arn)
     }
 }
 

@@ -134,6 +134,48 @@ impl Lambda {
             }
         }
     }
+
+    /// Whether `function_arn` (a function, version or alias ARN) names something that can
+    /// be invoked now.
+    pub fn can_invoke(&self, function_arn: &str) -> bool {
+        parse_target(function_arn).is_some_and(|t| {
+            self.resolve(&t.region, &t.name, t.qualifier.as_deref())
+                .is_ok()
+        })
+    }
+
+    /// Invokes `function_arn` synchronously with `payload`, for services that run functions
+    /// themselves (Secrets Manager rotation). `Err` says why the function failed (its error
+    /// type only: the message could hold what the function was handling) or did not run.
+    pub async fn invoke_function(
+        &self,
+        function_arn: &str,
+        payload: Vec<u8>,
+    ) -> std::result::Result<(), String> {
+        let t = parse_target(function_arn)
+            .ok_or_else(|| format!("{function_arn} is not a Lambda function ARN"))?;
+        let resolved = self
+            .resolve(&t.region, &t.name, t.qualifier.as_deref())
+            .map_err(|e| e.to_string())?;
+        let (spec, _) = pick(&resolved);
+        let input = InvokeInput {
+            request_id: wire::id::uuid4(),
+            payload: Bytes::from(payload),
+            invoked_arn: function_arn.to_string(),
+            client_context: None,
+            tail: false,
+        };
+        match self.inner.runtime.invoke(&spec, input).await {
+            Ok(o) => match o.function_error {
+                None => Ok(()),
+                Some(kind) => Err(format!(
+                    "the function failed ({kind}: {})",
+                    o.error_type.as_deref().unwrap_or("unknown error type")
+                )),
+            },
+            Err(e) => Err(e.to_string()),
+        }
+    }
 }
 
 fn invoke_error(e: InvokeError) -> LambdaError {
