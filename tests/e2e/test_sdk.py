@@ -113,6 +113,40 @@ def test_node_functions_import_the_v3_clients(sdk_server):
     assert body == esm
 
 
+def test_node_function_reads_a_securestring_and_a_secret(sdk_server):
+    """With the environment's own credentials, through the provided v3 clients."""
+    ssm = sdk_server.client("ssm")
+    sm = sdk_server.client("secretsmanager")
+    parameter = f"/{unique('node')}/db-url"
+    secret = unique("node-secret")
+    ssm.put_parameter(Name=parameter, Type="SecureString", Value="pg://node-reads-this")
+    sm.create_secret(Name=secret, SecretString="node-secret-value")
+    client = sdk_server.client("lambda")
+    name = unique("sdk-secrets")
+    create_function(
+        client,
+        name,
+        "nodejs20.x",
+        "index.handler",
+        {
+            "index.mjs": (
+                "import { SSMClient, GetParameterCommand } from '@aws-sdk/client-ssm';\n"
+                "import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';\n"
+                "export const handler = async (event) => {\n"
+                "  const p = await new SSMClient({}).send(new GetParameterCommand({ Name: event.parameter, WithDecryption: true }));\n"
+                "  const s = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: event.secret }));\n"
+                "  return { parameter: p.Parameter.Value, secret: s.SecretString };\n"
+                "};\n"
+            )
+        },
+        Timeout=30,
+    )
+    wait_sdk_ready(sdk_server, "node")
+    resp, body = invoke(client, name, {"parameter": parameter, "secret": secret})
+    assert "FunctionError" not in resp, body
+    assert body == {"parameter": "pg://node-reads-this", "secret": "node-secret-value"}
+
+
 def test_packaged_copy_wins_over_the_provided_sdk(sdk_server):
     client = sdk_server.client("lambda")
     name = unique("sdk-own")
