@@ -1,12 +1,16 @@
 //! The edge: one HTTP listener for every API. It finds the service a request is for (by
 //! its SigV4 scope), verifies the signature, reads the body within limits, and hands a
-//! decoded [`wire::ApiRequest`] to the service.
+//! decoded [`wire::ApiRequest`] to the service. Its accept loop, [`serve_http`], serves
+//! the server's other HTTP listeners too.
 //!
 //! Invariants: no service sees an unauthenticated request (only the unauthenticated
 //! `/_eddy/` routes bypass SigV4); every response carries `x-amzn-RequestId`; a panic in a
 //! service fails that request only.
 
 mod continue_io;
+mod serve;
+
+pub use serve::{serve_http, ListenerConfig};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -15,7 +19,7 @@ use hyper::body::Incoming;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use wire::identity::{CredentialError, Principal};
 use wire::{ApiRequest, ApiResponse, Service};
 
@@ -458,48 +462,25 @@ impl Edge {
     }
 
     /// Accepts connections until `shutdown` turns true.
-    pub async fn serve(
-        self: Arc<Self>,
-        listener: TcpListener,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
-        let slots = Arc::new(Semaphore::new(self.cfg.connections_max));
-        loop {
-            let permit = tokio::select! {
-                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-                _ = shutdown.changed() => return,
-            };
-            let (stream, _) = tokio::select! {
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                        continue;
-                    }
-                },
-                _ = shutdown.changed() => return,
-            };
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+        let cfg = ListenerConfig {
+            name: "edge",
+            connections_max: self.cfg.connections_max,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        };
+        serve_http(listener, shutdown, cfg, |stream| {
             let _ = stream.set_nodelay(true);
+            let (stream, continue_flag) = continue_io::ContinueIo::new(stream);
             let edge = self.clone();
-            tokio::spawn(async move {
-                let (stream, continue_flag) = continue_io::ContinueIo::new(stream);
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let edge = edge.clone();
-                    if continue_io::needs_forced_continue(&req) {
-                        continue_flag.store(true, std::sync::atomic::Ordering::Release);
-                    }
-                    async move { Ok::<_, std::convert::Infallible>(edge.handle(req).await) }
-                });
-                // A client that never finishes its request head is dropped after the
-                // timeout instead of holding a connection slot.
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-                drop(permit);
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let edge = edge.clone();
+                if continue_io::needs_forced_continue(&req) {
+                    continue_flag.store(true, std::sync::atomic::Ordering::Release);
+                }
+                async move { Ok::<_, std::convert::Infallible>(edge.handle(req).await) }
             });
-        }
+            (stream, svc)
+        })
+        .await;
     }
 }

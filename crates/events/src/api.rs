@@ -73,7 +73,7 @@ impl Events {
     /// The bus a request names, which must exist.
     fn existing_bus(&self, region: &str, body: &Value, key: &str) -> Result<String> {
         let bus = model::bus_name(str_field(body, key), region)?;
-        if !self.read().bus_exists(region, &bus) {
+        if !self.live().read().bus_exists(region, &bus) {
             return Err(Self::bus_not_found(&bus));
         }
         Ok(bus)
@@ -93,7 +93,8 @@ impl Events {
     }
 
     fn rule_body(&self, key: &RuleKey) -> Result<Value> {
-        self.read()
+        self.live()
+            .read()
             .rules
             .get(key)
             .map(|r| r.body.clone())
@@ -120,7 +121,7 @@ impl Events {
             due_ms: due,
         });
         self.commit(vec![write], vec![]).await?;
-        let mut st = self.write();
+        let mut st = self.live().write();
         if let Some(old) = st.rules.get(key).and_then(|r| r.due_ms) {
             st.timers.remove(&(old, crate::TimerKey::Rule(key.clone())));
         }
@@ -178,10 +179,11 @@ impl Events {
             ));
         }
         let tags = tags_to_map(&body["Tags"])?;
-        let _w = self.inner.writer.lock().await;
-        let existing = self.read().rules.get(&key).map(|r| r.body.clone());
+        let _w = self.live().lock().await;
+        let existing = self.live().read().rules.get(&key).map(|r| r.body.clone());
         if existing.is_none() {
             let count = self
+                .live()
                 .read()
                 .rules
                 .keys()
@@ -231,7 +233,7 @@ impl Events {
 
     async fn set_rule_state(&self, region: &str, body: &Value, state: &str) -> Result<Value> {
         let key = self.rule_key(region, body, "Name")?;
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let mut rec = self.rule_body(&key)?;
         rec["State"] = json!(state);
         self.save_rule(&key, rec).await?;
@@ -240,8 +242,8 @@ impl Events {
 
     async fn delete_rule(&self, region: &str, body: &Value) -> Result<Value> {
         let key = self.rule_key(region, body, "Name")?;
-        let _w = self.inner.writer.lock().await;
-        let Some(rec) = self.read().rules.get(&key).map(|r| r.body.clone()) else {
+        let _w = self.live().lock().await;
+        let Some(rec) = self.live().read().rules.get(&key).map(|r| r.body.clone()) else {
             return Ok(json!({}));
         };
         if rec["Targets"].as_array().is_some_and(|t| !t.is_empty()) {
@@ -258,7 +260,7 @@ impl Events {
             vec![],
         )
         .await?;
-        let mut st = self.write();
+        let mut st = self.live().write();
         st.set_rule_timer(&key, None);
         st.rules.remove(&key);
         st.rebuild_matcher(&key.0, &key.1);
@@ -269,7 +271,7 @@ impl Events {
         let bus = self.existing_bus(region, body, "EventBusName")?;
         let prefix = str_field(body, "NamePrefix").unwrap_or_default();
         let (limit, after) = page(body)?;
-        let st = self.read();
+        let st = self.live().read();
         let lo = (
             region.to_string(),
             bus.clone(),
@@ -306,7 +308,7 @@ impl Events {
         let target = required(body, "TargetArn")?;
         let bus = self.existing_bus(region, body, "EventBusName")?;
         let (limit, after) = page(body)?;
-        let st = self.read();
+        let st = self.live().read();
         let mut names = Vec::new();
         let mut next = None;
         let lo = (
@@ -351,7 +353,7 @@ impl Events {
         for (i, t) in given.iter().enumerate() {
             parsed.push(model::parse_target(t, i + 1)?);
         }
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let mut rec = self.rule_body(&key)?;
         let mut targets: Vec<Value> = rec["Targets"].as_array().cloned().unwrap_or_default();
         for t in parsed {
@@ -388,7 +390,7 @@ impl Events {
                 "Member must have length between 1 and 100",
             ));
         }
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let mut rec = self.rule_body(&key)?;
         let mut targets: Vec<Value> = rec["Targets"].as_array().cloned().unwrap_or_default();
         let mut failed = Vec::new();
@@ -450,8 +452,8 @@ impl Events {
             ));
         }
         let tags = tags_to_map(&body["Tags"])?;
-        let _w = self.inner.writer.lock().await;
-        if self.read().bus_exists(region, name) {
+        let _w = self.live().lock().await;
+        if self.live().read().bus_exists(region, name) {
             return Err(EventsError::AlreadyExists(format!(
                 "Event bus {name} already exists."
             )));
@@ -475,7 +477,8 @@ impl Events {
             vec![],
         )
         .await?;
-        self.write()
+        self.live()
+            .write()
             .buses
             .insert((region.into(), name.into()), rec.clone());
         let mut out = json!({ "EventBusArn": arn });
@@ -491,7 +494,7 @@ impl Events {
                 json!({ "Name": DEFAULT_BUS, "Arn": model::bus_arn(region, DEFAULT_BUS) }),
             );
         }
-        let st = self.read();
+        let st = self.live().read();
         let rec = st.buses.get(&(region.to_string(), name.to_string()))?;
         let mut v = json!({
             "Name": rec["Name"], "Arn": rec["Arn"],
@@ -515,7 +518,8 @@ impl Events {
         let (limit, after) = page(body)?;
         let mut names: Vec<String> = vec![DEFAULT_BUS.to_string()];
         names.extend(
-            self.read()
+            self.live()
+                .read()
                 .buses
                 .keys()
                 .filter(|k| k.0 == region)
@@ -540,11 +544,12 @@ impl Events {
                 "Cannot delete event bus default.".into(),
             ));
         }
-        let _w = self.inner.writer.lock().await;
-        if !self.read().bus_exists(region, name) {
+        let _w = self.live().lock().await;
+        if !self.live().read().bus_exists(region, name) {
             return Ok(json!({}));
         }
         let rules: Vec<RuleKey> = self
+            .live()
             .read()
             .rules
             .keys()
@@ -564,7 +569,7 @@ impl Events {
             });
         }
         self.commit(writes, vec![]).await?;
-        let mut st = self.write();
+        let mut st = self.live().write();
         for k in &rules {
             st.rules.remove(k);
         }
@@ -699,7 +704,7 @@ impl Events {
         let [_, _, "events", region, _, res] = parts[..] else {
             return Err(not_found());
         };
-        let st = self.read();
+        let st = self.live().read();
         if let Some(name) = res.strip_prefix("event-bus/") {
             let k = (region.to_string(), name.to_string());
             return st
@@ -727,7 +732,7 @@ impl Events {
         remove: Option<&Value>,
     ) -> Result<Value> {
         let arn = required(body, "ResourceARN")?;
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let (owner, mut rec) = self.tagged(arn)?;
         let mut tags = rec["Tags"].as_object().cloned().unwrap_or_default();
         if let Some(a) = add {
@@ -762,7 +767,7 @@ impl Events {
                     vec![],
                 )
                 .await?;
-                self.write().buses.insert((region, name), rec);
+                self.live().write().buses.insert((region, name), rec);
             }
         }
         Ok(json!({}))

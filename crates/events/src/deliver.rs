@@ -103,7 +103,7 @@ impl EventsDeliverer {
     }
 
     fn bus_exists(&self, arn: &str) -> bool {
-        bus_of(arn).is_some_and(|(r, b)| self.events.read().bus_exists(&r, &b))
+        bus_of(arn).is_some_and(|(r, b)| self.events.live().read().bus_exists(&r, &b))
     }
 
     /// Whether the target can take the event now.

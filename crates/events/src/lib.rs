@@ -26,8 +26,8 @@ use model::Target;
 use pattern::{Pattern, RuleSet};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
-use store::{FunctionStore, NewEntry, ResourceStore, ResourceWrite};
+use std::sync::{Arc, Mutex};
+use store::{FunctionStore, Live, NewEntry, ResourceStore, ResourceWrite};
 use wire::time::Clock;
 
 /// Settings.
@@ -169,16 +169,13 @@ impl State {
 const LATENESS_SAMPLES_MAX: usize = 100_000;
 
 struct Inner {
-    store: Arc<dyn ResourceStore>,
     functions: Arc<dyn FunctionStore>,
     delivery: delivery::Delivery,
     clock: Arc<dyn Clock>,
     cfg: EventsConfig,
-    /// Read by PutEvents and deliveries without waiting for writers' store commits.
-    state: RwLock<State>,
-    /// Held across a change's store commit, so changes apply to memory in commit order
-    /// and never interleave (a tokio lock: it is held across an await).
-    writer: tokio::sync::Mutex<()>,
+    /// Buses, rules, groups, schedules and timers, written through to the store; read by
+    /// PutEvents and deliveries without waiting for writers' store commits.
+    live: Live<State>,
     /// Wakes the timer loop when the earliest timer may have changed.
     timers_changed: tokio::sync::Notify,
     /// How late firings were (ms), newest last; bounded.
@@ -255,44 +252,31 @@ impl Events {
         }
         Ok(Self {
             inner: Arc::new(Inner {
-                store,
                 functions,
                 delivery,
                 clock,
                 cfg,
-                state: RwLock::new(st),
-                writer: tokio::sync::Mutex::new(()),
+                live: Live::new(store, st),
                 timers_changed: tokio::sync::Notify::new(),
                 lateness: Mutex::new(Default::default()),
             }),
         })
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        // Memory is only changed after the store commit succeeded, by code that cannot
-        // panic half-way through an update, so a poisoned lock still holds consistent data.
-        self.inner.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.inner.state.write().unwrap_or_else(|p| p.into_inner())
+    /// The buses, rules, groups, schedules and timers, written through to the store.
+    fn live(&self) -> &Live<State> {
+        &self.inner.live
     }
 
     fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
     }
 
-    /// Commits writes and outbox entries, off the async threads.
+    /// Commits writes and outbox entries, off the async threads, and wakes the delivery
+    /// worker for the entries.
     async fn commit(&self, writes: Vec<ResourceWrite>, entries: Vec<NewEntry>) -> Result<()> {
-        if writes.is_empty() && entries.is_empty() {
-            return Ok(());
-        }
-        let store = self.inner.store.clone();
-        let now = self.now_ms();
         let has_entries = !entries.is_empty();
-        tokio::task::spawn_blocking(move || store.apply_resources(&writes, &entries, now))
-            .await
-            .map_err(|e| error::EventsError::Internal(e.to_string()))??;
+        self.live().commit(writes, entries, self.now_ms()).await?;
         if has_entries {
             self.inner.delivery.wake();
         }
@@ -307,7 +291,7 @@ impl Events {
 
     /// [`Self::route`] for an event that already crossed `hops` buses.
     fn route_hops(&self, region: &str, bus: &str, event: &Value, hops: u32) -> Vec<NewEntry> {
-        let st = self.read();
+        let st = self.live().read();
         let Some(set) = st.matchers.get(&(region.to_string(), bus.to_string())) else {
             return vec![];
         };
@@ -341,7 +325,7 @@ impl Events {
 
     /// Counts of rules and schedules with armed timers, for health output.
     pub fn timer_count(&self) -> usize {
-        self.read().timers.len()
+        self.live().read().timers.len()
     }
 }
 

@@ -266,6 +266,7 @@ impl Scheduler {
         if group != DEFAULT_GROUP
             && !self
                 .events
+                .live()
                 .read()
                 .groups
                 .contains_key(&(region.to_string(), group.to_string()))
@@ -382,7 +383,7 @@ impl Scheduler {
                 vec![],
             )
             .await?;
-        let mut st = self.events.write();
+        let mut st = self.events.live().write();
         st.set_schedule_timer(key, None, 0);
         st.schedules.insert(key.clone(), s);
         st.set_schedule_timer(key, due, offset);
@@ -394,8 +395,8 @@ impl Scheduler {
     async fn create_schedule(&self, region: &str, name: &str, body: &Value) -> Result<Value> {
         let key = self.key(region, body["GroupName"].as_str(), name)?;
         let token = body["ClientToken"].as_str();
-        let _w = self.events.inner.writer.lock().await;
-        if let Some(existing) = self.events.read().schedules.get(&key) {
+        let _w = self.events.live().lock().await;
+        if let Some(existing) = self.events.live().read().schedules.get(&key) {
             // A retried create (same ClientToken) gets the same answer again.
             if token.is_some() && existing.body["ClientToken"].as_str() == token {
                 return Ok(json!({ "ScheduleArn": existing.body["Arn"] }));
@@ -404,7 +405,7 @@ impl Scheduler {
                 "Schedule {name} already exists."
             )));
         }
-        let count = self.events.read().schedules.len();
+        let count = self.events.live().read().schedules.len();
         if count >= self.events.inner.cfg.schedules_max {
             return Err(EventsError::LimitExceeded(
                 "The number of schedules has reached the service quota.".into(),
@@ -421,9 +422,10 @@ impl Scheduler {
 
     async fn update_schedule(&self, region: &str, name: &str, body: &Value) -> Result<Value> {
         let key = self.key(region, body["GroupName"].as_str(), name)?;
-        let _w = self.events.inner.writer.lock().await;
+        let _w = self.events.live().lock().await;
         let created = self
             .events
+            .live()
             .read()
             .schedules
             .get(&key)
@@ -437,19 +439,19 @@ impl Scheduler {
 
     fn get_schedule(&self, region: &str, name: &str, req: &ApiRequest) -> Result<Value> {
         let key = self.key(region, req.query_param("groupName"), name)?;
-        let st = self.events.read();
+        let st = self.events.live().read();
         let s = st.schedules.get(&key).ok_or_else(|| not_found(&key))?;
         Ok(schedule_view(&s.body))
     }
 
     async fn delete_schedule(&self, region: &str, name: &str, req: &ApiRequest) -> Result<Value> {
         let key = self.key(region, req.query_param("groupName"), name)?;
-        let _w = self.events.inner.writer.lock().await;
-        if !self.events.read().schedules.contains_key(&key) {
+        let _w = self.events.live().lock().await;
+        if !self.events.live().read().schedules.contains_key(&key) {
             return Err(not_found(&key));
         }
         self.events.commit(vec![delete_write(&key)], vec![]).await?;
-        let mut st = self.events.write();
+        let mut st = self.events.live().write();
         st.set_schedule_timer(&key, None, 0);
         st.schedules.remove(&key);
         Ok(json!({}))
@@ -461,7 +463,7 @@ impl Scheduler {
         let state = req.query_param("State");
         let limit = max_results(req)?;
         let after = req.query_param("NextToken").map(decode_token).transpose()?;
-        let st = self.events.read();
+        let st = self.events.live().read();
         let mut out = Vec::new();
         let mut next = None;
         for (k, s) in st.schedules.iter().filter(|(k, _)| k.0 == region) {
@@ -502,15 +504,15 @@ impl Scheduler {
             return Err(name_error(name, "name"));
         }
         let token = body["ClientToken"].as_str();
-        let _w = self.events.inner.writer.lock().await;
+        let _w = self.events.live().lock().await;
         let k = (region.to_string(), name.to_string());
-        if let Some(g) = self.events.read().groups.get(&k) {
+        if let Some(g) = self.events.live().read().groups.get(&k) {
             // A retried create (same ClientToken) gets the same answer again.
             if token.is_some() && g["ClientToken"].as_str() == token {
                 return Ok(json!({ "ScheduleGroupArn": g["Arn"] }));
             }
         }
-        if name == DEFAULT_GROUP || self.events.read().groups.contains_key(&k) {
+        if name == DEFAULT_GROUP || self.events.live().read().groups.contains_key(&k) {
             return Err(EventsError::Conflict(format!(
                 "Schedule group {name} already exists."
             )));
@@ -536,7 +538,7 @@ impl Scheduler {
                 vec![],
             )
             .await?;
-        self.events.write().groups.insert(k, rec.clone());
+        self.events.live().write().groups.insert(k, rec.clone());
         Ok(json!({ "ScheduleGroupArn": rec["Arn"] }))
     }
 
@@ -546,7 +548,7 @@ impl Scheduler {
                 "Name": DEFAULT_GROUP, "Arn": model::group_arn(region, DEFAULT_GROUP), "State": "ACTIVE",
             }));
         }
-        let st = self.events.read();
+        let st = self.events.live().read();
         let g = st.groups.get(&(region.to_string(), name.to_string()))?;
         Some(json!({
             "Name": g["Name"], "Arn": g["Arn"], "State": g["State"],
@@ -561,9 +563,9 @@ impl Scheduler {
                 "The default schedule group cannot be deleted.".into(),
             ));
         }
-        let _w = self.events.inner.writer.lock().await;
+        let _w = self.events.live().lock().await;
         let k = (region.to_string(), name.to_string());
-        if !self.events.read().groups.contains_key(&k) {
+        if !self.events.live().read().groups.contains_key(&k) {
             return Err(EventsError::NotFound(format!(
                 "Schedule group {name} does not exist."
             )));
@@ -571,6 +573,7 @@ impl Scheduler {
         // Deleting a group deletes its schedules, as on AWS.
         let keys: Vec<ScheduleKey> = self
             .events
+            .live()
             .read()
             .schedules
             .keys()
@@ -584,7 +587,7 @@ impl Scheduler {
             name: name.into(),
         });
         self.events.commit(writes, vec![]).await?;
-        let mut st = self.events.write();
+        let mut st = self.events.live().write();
         for key in &keys {
             st.set_schedule_timer(key, None, 0);
             st.schedules.remove(key);
@@ -600,6 +603,7 @@ impl Scheduler {
         let mut names = vec![DEFAULT_GROUP.to_string()];
         names.extend(
             self.events
+                .live()
                 .read()
                 .groups
                 .keys()
@@ -625,9 +629,10 @@ impl Scheduler {
         };
         let name = res.strip_prefix("schedule-group/").ok_or_else(not_found)?;
         let k = (region.to_string(), name.to_string());
-        let _w = self.events.inner.writer.lock().await;
+        let _w = self.events.live().lock().await;
         let mut rec = self
             .events
+            .live()
             .read()
             .groups
             .get(&k)
@@ -661,7 +666,7 @@ impl Scheduler {
                 vec![],
             )
             .await?;
-        self.events.write().groups.insert(k, rec);
+        self.events.live().write().groups.insert(k, rec);
         Ok(json!({}))
     }
 

@@ -245,7 +245,7 @@ async fn one_time_schedule_in_a_zone_fires_once_and_deletes_itself() {
     let fired = f.drain();
     assert_eq!(fired.len(), 1);
     assert_eq!(payload(&fired[0]), json!({"at": "2026-03-01T00:30:00Z"}));
-    assert!(f.events.read().schedules.is_empty());
+    assert!(f.events.live().read().schedules.is_empty());
     assert!(f.store.resources(crate::SCHEDULE).unwrap().is_empty());
     assert_eq!(f.events.timer_count(), 0);
 }

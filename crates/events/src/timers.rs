@@ -40,7 +40,7 @@ impl Events {
     pub async fn run_timers(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             let now = self.now_ms();
-            let first = self.read().timers.first().map(|(due, _)| *due);
+            let first = self.live().read().timers.first().map(|(due, _)| *due);
             if let Some(due) = first.filter(|due| *due <= now + PREPARE_AHEAD_MS) {
                 let batch = self.prepare(due.max(now));
                 let wait_ms = due - self.now_ms();
@@ -75,7 +75,7 @@ impl Events {
 
     /// Builds the firings of up to one batch of timers due at or before `until`.
     fn prepare(&self, until: i64) -> Vec<Firing> {
-        let st = self.read();
+        let st = self.live().read();
         let ingestion = wire::time::iso8601(self.now_ms());
         let mut out = Vec::new();
         for (due, key) in st
@@ -153,10 +153,10 @@ impl Events {
     /// Commits prepared firings whose timers are still armed as they were; false if the
     /// commit failed (the timers stay armed and are tried again).
     async fn commit_firings(&self, mut batch: Vec<Firing>) -> bool {
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let mut stale = Vec::new();
         {
-            let st = self.read();
+            let st = self.live().read();
             batch.retain(|f| {
                 let armed = st.timers.contains(&(f.due, f.key.clone()));
                 if armed && f.write.is_none() {
@@ -175,7 +175,7 @@ impl Events {
             return false;
         }
         let done = self.now_ms();
-        let mut st = self.write();
+        let mut st = self.live().write();
         for t in &stale {
             st.timers.remove(t);
         }

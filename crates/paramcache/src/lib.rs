@@ -12,13 +12,14 @@ pub mod cache;
 
 use bytes::Bytes;
 use cache::{FunctionCache, Kind, Policy};
+use edge::ListenerConfig;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use wire::identity::{Credentials, Principal};
 use wire::time::Clock;
 use wire::{ApiRequest, Service};
@@ -217,42 +218,21 @@ impl ParamCache {
     }
 
     /// Serves until `shutdown` turns true.
-    pub async fn serve(
-        self: Arc<Self>,
-        listener: TcpListener,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
-        let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
-        loop {
-            let permit = tokio::select! {
-                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-                _ = shutdown.changed() => return,
-            };
-            let (stream, _) = tokio::select! {
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        tracing::warn!("parameters and secrets endpoint: accept failed: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                        continue;
-                    }
-                },
-                _ = shutdown.changed() => return,
-            };
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+        let cfg = ListenerConfig {
+            name: "parameters and secrets endpoint",
+            connections_max: CONNECTIONS_MAX,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        };
+        edge::serve_http(listener, shutdown, cfg, |stream| {
             let me = self.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let me = me.clone();
-                    async move { Ok::<_, std::convert::Infallible>(me.handle(req).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-                drop(permit);
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let me = me.clone();
+                async move { Ok::<_, std::convert::Infallible>(me.handle(req).await) }
             });
-        }
+            (stream, svc)
+        })
+        .await;
     }
 }
 

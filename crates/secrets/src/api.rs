@@ -451,19 +451,30 @@ impl Secrets {
                     || s.version(version_id)
                         .is_some_and(|v| v.last_accessed_ms != Some(today)))
         };
-        if !self.read().secrets.get(key).is_some_and(stale) {
+        if !self.live().read().secrets.get(key).is_some_and(stale) {
             return;
         }
-        let _w = self.inner.writer.lock().await;
-        let Some(mut s) = self.read().secrets.get(key).filter(|s| stale(s)).cloned() else {
+        let _w = self.live().lock().await;
+        let Some(mut s) = self
+            .live()
+            .read()
+            .secrets
+            .get(key)
+            .filter(|s| stale(s))
+            .cloned()
+        else {
             return;
         };
         s.last_accessed_ms = Some(today);
         if let Some(v) = s.versions.iter_mut().find(|v| v.id == version_id) {
             v.last_accessed_ms = Some(today);
         }
-        match self.commit(vec![secret_write(&key.0, &s)]).await {
-            Ok(()) => self.write().insert(key.clone(), s),
+        match self
+            .live()
+            .commit(vec![secret_write(&key.0, &s)], vec![], self.now_ms())
+            .await
+        {
+            Ok(()) => self.live().write().insert(key.clone(), s),
             Err(e) => tracing::warn!("recording an access to {arn} failed: {e}"),
         }
     }
@@ -485,9 +496,9 @@ impl Secrets {
                 "Eddy does not replicate secrets to other Regions (AddReplicaRegions).".into(),
             ));
         }
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let key: Key = (region.to_string(), name.to_string());
-        if let Some(existing) = self.read().secrets.get(&key).cloned() {
+        if let Some(existing) = self.live().read().secrets.get(&key).cloned() {
             if existing.is_deleted() {
                 return Err(SecretsError::InvalidRequest(
                     "You can't create this secret because a secret with this name is already scheduled for deletion.".into(),
@@ -532,8 +543,8 @@ impl Secrets {
             model::put_value(&mut s, &token, Arc::new(sealed), None, now)?;
         }
         writes.push(secret_write(region, &s));
-        self.commit(writes).await?;
-        self.write().insert(key, s);
+        self.live().commit(writes, vec![], self.now_ms()).await?;
+        self.live().write().insert(key, s);
         let mut out = json!({ "ARN": arn, "Name": name });
         if value.is_some() {
             out["VersionId"] = json!(token);
@@ -599,7 +610,7 @@ impl Secrets {
                     }
                     None => None,
                 };
-                let st = self.read();
+                let st = self.live().read();
                 let mut names: Vec<String> = st
                     .secrets
                     .range((region.to_string(), after.clone().unwrap_or_default())..)
@@ -804,7 +815,7 @@ impl Secrets {
             ));
         }
         let after = decode_token(body)?;
-        let st = self.read();
+        let st = self.live().read();
         let mut rows: Vec<(Value, &Secret)> = st
             .secrets
             .range((region.to_string(), String::new())..)
@@ -912,8 +923,9 @@ impl Secrets {
         }
         let now = self.now_ms();
         if force {
-            let _w = self.inner.writer.lock().await;
+            let _w = self.live().lock().await;
             let found = self
+                .live()
                 .read()
                 .find(region, id)
                 .map(|(k, s)| (k.clone(), s.clone()));
@@ -926,8 +938,10 @@ impl Secrets {
                 }
                 return Ok(out);
             };
-            self.commit(delete_writes(region, &s)).await?;
-            self.write().remove(&key);
+            self.live()
+                .commit(delete_writes(region, &s), vec![], self.now_ms())
+                .await?;
+            self.live().write().remove(&key);
             return Ok(json!({ "ARN": s.arn, "Name": s.name, "DeletionDate": epoch_s(now) }));
         }
         self.change(region, id, |s, _| {

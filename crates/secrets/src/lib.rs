@@ -21,8 +21,8 @@ pub use rotation::{Rotator, ROTATION_STEPS};
 use error::Result;
 use model::{Plain, Sealed, Secret};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
-use store::{Resource, ResourceStore, ResourceWrite};
+use std::sync::Arc;
+use store::{Live, Resource, ResourceStore, ResourceWrite};
 use wire::time::Clock;
 use wire::{ApiRequest, ApiResponse, BoxFuture};
 
@@ -87,15 +87,12 @@ impl State {
 }
 
 struct Inner {
-    store: Arc<dyn ResourceStore>,
     key: Arc<crypto::MasterKey>,
     clock: Arc<dyn Clock>,
     rotator: Option<Arc<dyn Rotator>>,
-    /// Read by every call without waiting for a writer's store commit.
-    state: RwLock<State>,
-    /// Held across a change's store commit, so changes apply to memory in commit order and
-    /// never interleave (a tokio lock: it is held across an await).
-    writer: tokio::sync::Mutex<()>,
+    /// The secrets, written through to the store; read by every call without waiting for
+    /// a writer's store commit.
+    live: Live<State>,
     /// Places for background rotations.
     rotations: tokio::sync::Semaphore,
 }
@@ -201,42 +198,22 @@ impl Secrets {
         }
         Ok(Self {
             inner: Arc::new(Inner {
-                store,
                 key,
                 clock,
                 rotator,
-                state: RwLock::new(st),
-                writer: tokio::sync::Mutex::new(()),
+                live: Live::new(store, st),
                 rotations: tokio::sync::Semaphore::new(ROTATIONS_MAX),
             }),
         })
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        // Memory only changes after the store commit, by code that cannot panic half-way
-        // through an update, so a poisoned lock still holds consistent data.
-        self.inner.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.inner.state.write().unwrap_or_else(|p| p.into_inner())
+    /// The secrets, written through to the store.
+    fn live(&self) -> &Live<State> {
+        &self.inner.live
     }
 
     fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
-    }
-
-    /// Commits writes, off the async threads.
-    async fn commit(&self, writes: Vec<ResourceWrite>) -> Result<()> {
-        if writes.is_empty() {
-            return Ok(());
-        }
-        let store = self.inner.store.clone();
-        let now = self.now_ms();
-        tokio::task::spawn_blocking(move || store.apply_resources(&writes, &[], now))
-            .await
-            .map_err(|e| SecretsError::Internal(e.to_string()))??;
-        Ok(())
     }
 
     fn seal(&self, region: &str, arn: &str, version_id: &str, plain: &Plain) -> Result<Sealed> {
@@ -274,7 +251,7 @@ impl Secrets {
         id: &str,
         f: impl FnOnce(&Key, &Secret) -> Result<T>,
     ) -> Result<T> {
-        let st = self.read();
+        let st = self.live().read();
         let (key, s) = st.find(region, id).ok_or_else(SecretsError::not_found)?;
         f(key, s)
     }
@@ -288,15 +265,15 @@ impl Secrets {
         id: &str,
         change: impl FnOnce(&mut Secret, &mut Vec<ResourceWrite>) -> Result<Outcome<T>>,
     ) -> Result<T> {
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let (key, mut s) = self.with_secret(region, id, |k, s| Ok((k.clone(), s.clone())))?;
         let mut writes = Vec::new();
         match change(&mut s, &mut writes)? {
             Outcome::Unchanged(out) => Ok(out),
             Outcome::Changed(out) => {
                 writes.push(secret_write(region, &s));
-                self.commit(writes).await?;
-                self.write().insert(key, s);
+                self.live().commit(writes, vec![], self.now_ms()).await?;
+                self.live().write().insert(key, s);
                 Ok(out)
             }
         }
@@ -307,12 +284,12 @@ impl Secrets {
     async fn purge_due(&self) -> Result<()> {
         let now = self.now_ms();
         let due = |st: &State| st.purges.first().is_some_and(|(at, _)| *at <= now);
-        if !due(&self.read()) {
+        if !due(&self.live().read()) {
             return Ok(());
         }
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let (keys, writes) = {
-            let st = self.read();
+            let st = self.live().read();
             let keys: Vec<Key> = st
                 .purges
                 .iter()
@@ -326,8 +303,8 @@ impl Secrets {
                 .collect();
             (keys, writes)
         };
-        self.commit(writes).await?;
-        let mut st = self.write();
+        self.live().commit(writes, vec![], self.now_ms()).await?;
+        let mut st = self.live().write();
         for k in &keys {
             tracing::info!(
                 "secret {}/{} deleted at the end of its recovery window",

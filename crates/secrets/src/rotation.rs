@@ -230,6 +230,7 @@ impl Secrets {
                 })
         };
         let due: Vec<(String, String)> = self
+            .live()
             .read()
             .secrets
             .iter()

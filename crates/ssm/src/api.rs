@@ -247,7 +247,7 @@ impl Ssm {
         let Some(r) = model::parse_ref(name, region)? else {
             return Err(not_found(name));
         };
-        let st = self.read();
+        let st = self.live().read();
         let p = st
             .params
             .get(&(region.to_string(), r.key.clone()))
@@ -307,10 +307,10 @@ impl Ssm {
         let key = model::canonical(name);
 
         let k = (region.to_string(), key.clone());
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         // Only what the checks need is copied out: a parameter may hold 100 versions.
         let (latest, oldest) = {
-            let st = self.read();
+            let st = self.live().read();
             match st.params.get(&k) {
                 Some(p) => (
                     p.latest().cloned(),
@@ -327,7 +327,7 @@ impl Ssm {
         // Counting scans the region, so it happens only when a quota can be hit: for a
         // new parameter, or one that may move to the advanced tier.
         let (standard_count, advanced_count) = {
-            let st = self.read();
+            let st = self.live().read();
             match latest.as_ref().map(|v| v.tier) {
                 None => (
                     st.count(region, Tier::Standard),
@@ -446,9 +446,9 @@ impl Ssm {
             }
         };
         writes.push(version_write(region, &key, &version));
-        self.commit(writes).await?;
+        self.live().commit(writes, vec![], self.now_ms()).await?;
         // The writer lock is still held: the parameter is as it was read above.
-        let mut st = self.write();
+        let mut st = self.live().write();
         if let Some(p) = new_param {
             st.params.insert(k.clone(), p);
         }
@@ -515,7 +515,7 @@ impl Ssm {
         let mut picked = Vec::new();
         let mut more = false;
         {
-            let st = self.read();
+            let st = self.live().read();
             for ((r, key), p) in st.params.range((lower, Bound::Unbounded)) {
                 if r != region || !key.starts_with(&prefix) {
                     break;
@@ -582,7 +582,7 @@ impl Ssm {
             Some(a) => Bound::Excluded((region.to_string(), a.clone())),
             None => Bound::Included((region.to_string(), String::new())),
         };
-        let st = self.read();
+        let st = self.live().read();
         let mut out = Vec::new();
         let mut last_key = None;
         let mut more = false;
@@ -623,7 +623,7 @@ impl Ssm {
             return Err(not_found(name));
         };
         let (param_name, versions, more) = {
-            let st = self.read();
+            let st = self.live().read();
             let p = st
                 .params
                 .get(&(region.to_string(), r.key.clone()))
@@ -679,26 +679,26 @@ impl Ssm {
             return Err(not_found(name));
         };
         let k = (region.to_string(), r.key.clone());
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let writes = {
-            let st = self.read();
+            let st = self.live().read();
             let p = st.params.get(&k).ok_or_else(|| not_found(name))?;
             param_deletes(region, &r.key, p)
         };
-        self.commit(writes).await?;
-        self.write().params.remove(&k);
+        self.live().commit(writes, vec![], self.now_ms()).await?;
+        self.live().write().params.remove(&k);
         Ok(json!({}))
     }
 
     async fn delete_parameters(&self, region: &str, body: &Value) -> Result<Value> {
         let names = str_list(body, "Names", 1, model::NAMES_PER_CALL_MAX)?;
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let mut deleted = Vec::new();
         let mut invalid = Vec::new();
         let mut keys = Vec::new();
         let mut writes = Vec::new();
         {
-            let st = self.read();
+            let st = self.live().read();
             for name in &names {
                 let r = match plain_ref(name, region) {
                     Ok(Some(r)) => r,
@@ -721,8 +721,8 @@ impl Ssm {
                 }
             }
         }
-        self.commit(writes).await?;
-        let mut st = self.write();
+        self.live().commit(writes, vec![], self.now_ms()).await?;
+        let mut st = self.live().write();
         for k in &keys {
             st.params.remove(k);
         }
@@ -746,8 +746,9 @@ impl Ssm {
             return Err(not_found(name));
         };
         let k = (region.to_string(), r.key.clone());
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let mut param = self
+            .live()
             .read()
             .params
             .get(&k)
@@ -786,8 +787,8 @@ impl Ssm {
                 .filter_map(|n| param.versions.get(n))
                 .map(|v| version_write(region, &r.key, v))
                 .collect();
-            self.commit(writes).await?;
-            self.write().params.insert(k, param);
+            self.live().commit(writes, vec![], self.now_ms()).await?;
+            self.live().write().params.insert(k, param);
         }
         Ok(json!({ "InvalidLabels": invalid, "ParameterVersion": target }))
     }
@@ -801,8 +802,9 @@ impl Ssm {
             return Err(not_found(name));
         };
         let k = (region.to_string(), r.key.clone());
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let mut param = self
+            .live()
             .read()
             .params
             .get(&k)
@@ -826,8 +828,8 @@ impl Ssm {
         }
         if !removed.is_empty() {
             let w = version_write(region, &r.key, v);
-            self.commit(vec![w]).await?;
-            self.write().params.insert(k, param);
+            self.live().commit(vec![w], vec![], self.now_ms()).await?;
+            self.live().write().params.insert(k, param);
         }
         Ok(json!({ "RemovedLabels": removed, "InvalidLabels": invalid }))
     }
@@ -858,7 +860,7 @@ impl Ssm {
         let r = plain_ref(id, region)
             .map_err(|_| invalid_id())?
             .ok_or_else(invalid_id)?;
-        let st = self.read();
+        let st = self.live().read();
         let p = st
             .params
             .get(&(region.to_string(), r.key.clone()))
@@ -867,7 +869,7 @@ impl Ssm {
     }
 
     async fn change_tags(&self, region: &str, body: &Value, adding: bool) -> Result<Value> {
-        let _w = self.inner.writer.lock().await;
+        let _w = self.live().lock().await;
         let (key, name, mut tags) = self.tagged(region, body)?;
         if adding {
             let add = match body.get("Tags") {
@@ -885,10 +887,20 @@ impl Ssm {
             tags,
             versions: BTreeMap::new(),
         };
-        self.commit(vec![param_write(region, &key, &record)])
+        self.live()
+            .commit(
+                vec![param_write(region, &key, &record)],
+                vec![],
+                self.now_ms(),
+            )
             .await?;
         // The writer lock is still held: the parameter exists as it was read above.
-        if let Some(p) = self.write().params.get_mut(&(region.to_string(), key)) {
+        if let Some(p) = self
+            .live()
+            .write()
+            .params
+            .get_mut(&(region.to_string(), key))
+        {
             p.tags = record.tags;
         }
         Ok(json!({}))

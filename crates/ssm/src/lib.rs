@@ -18,8 +18,8 @@ use error::Result;
 use model::{ParamType, Policy, Tier};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
-use store::{Resource, ResourceStore, ResourceWrite};
+use std::sync::Arc;
+use store::{Live, Resource, ResourceStore, ResourceWrite};
 use wire::time::Clock;
 
 /// Resource kinds in the store: one record per parameter (name and tags) and one per
@@ -181,15 +181,12 @@ impl State {
 }
 
 struct Inner {
-    store: Arc<dyn ResourceStore>,
     key: Arc<crypto::MasterKey>,
     clock: Arc<dyn Clock>,
     cfg: SsmConfig,
-    /// Read by every Get without waiting for writers' store commits.
-    state: RwLock<State>,
-    /// Held across a change's store commit, so changes apply to memory in commit order and
-    /// never interleave (a tokio lock: it is held across an await).
-    writer: tokio::sync::Mutex<()>,
+    /// The parameters, written through to the store; read by every Get without waiting
+    /// for writers' store commits.
+    live: Live<State>,
 }
 
 /// The Parameter Store API.
@@ -268,41 +265,21 @@ impl Ssm {
         });
         Ok(Self {
             inner: Arc::new(Inner {
-                store,
                 key,
                 clock,
                 cfg,
-                state: RwLock::new(st),
-                writer: tokio::sync::Mutex::new(()),
+                live: Live::new(store, st),
             }),
         })
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        // Memory changes only after the store commit succeeded, by code that cannot panic
-        // half-way through, so a poisoned lock still holds consistent data.
-        self.inner.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.inner.state.write().unwrap_or_else(|p| p.into_inner())
+    /// The parameters, written through to the store.
+    fn live(&self) -> &Live<State> {
+        &self.inner.live
     }
 
     fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
-    }
-
-    /// Commits writes, off the async threads.
-    async fn commit(&self, writes: Vec<ResourceWrite>) -> Result<()> {
-        if writes.is_empty() {
-            return Ok(());
-        }
-        let store = self.inner.store.clone();
-        let now = self.now_ms();
-        tokio::task::spawn_blocking(move || store.apply_resources(&writes, &[], now))
-            .await
-            .map_err(|e| SsmError::Internal(e.to_string()))??;
-        Ok(())
     }
 
     /// What a sealed value is bound to: it opens only as this version of this parameter.

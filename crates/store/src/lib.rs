@@ -1,16 +1,19 @@
-//! Durable state: one trait per concern (functions, the delivery outbox, logs, blobs) and
-//! the embedded backend that implements them (SQLite in WAL mode, blobs as files).
+//! Durable state: one trait per concern (functions, the delivery outbox, logs, blobs), the
+//! embedded backend that implements them (SQLite in WAL mode, blobs as files), and
+//! [`Live`], a service's in-memory state written through to the resource store.
 //!
 //! Invariants: a method that returns `Ok` after a write has made it durable (the WAL is
 //! synced, the blob file and its directory are synced). Values are opaque text chosen by
 //! the owning service; this crate knows no AWS shapes.
 
 mod blob;
+mod live;
 pub mod objects;
 mod resources;
 mod sqlite;
 
 pub use blob::{BlobStore, BlobWrite, FsBlobStore};
+pub use live::Live;
 pub use objects::{
     BucketRecord, DeleteBucket, ObjectRecord, ObjectStore, PartRecord, UploadRecord,
 };
@@ -26,6 +29,9 @@ pub enum StoreError {
     Db(#[from] rusqlite::Error),
     #[error("blob store error: {0}")]
     Io(#[from] std::io::Error),
+    /// The task running a commit off the async threads panicked or was cancelled.
+    #[error("{0}")]
+    Task(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
