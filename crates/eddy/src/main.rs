@@ -256,6 +256,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
             unpack_limits: Default::default(),
             async_retry_base_delay_ms: args.async_retry_base_delay_ms as i64,
             account_concurrency: args.account_concurrency,
+            public_base: Some(reach.to_string()),
         },
     );
     delivery.register(
@@ -293,6 +294,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         internal,
     );
     edge.register("lambda", Arc::new(lambda.clone()));
+    edge.set_front_door(Arc::new(frontdoor::FunctionUrls::new(lambda.clone())));
     edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
     edge.register("events", Arc::new(events.clone()));
     let clock: Arc<dyn wire::time::Clock> = Arc::new(wire::time::SystemClock);

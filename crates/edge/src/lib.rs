@@ -39,6 +39,9 @@ pub struct Edge {
     cfg: EdgeConfig,
     services: HashMap<String, Arc<dyn Service>>,
     internal: Arc<dyn Service>,
+    /// The HTTP entry points in front of functions (function URLs), found by Host or by
+    /// the `/_eddy/urls/` path instead of by a signature.
+    front_door: Option<Arc<dyn Service>>,
 }
 
 type Body = http_body_util::Either<Full<Bytes>, FileStream>;
@@ -148,6 +151,31 @@ fn auth_error(e: &sigv4::AuthError) -> (StatusCode, &'static str, String) {
     }
 }
 
+/// The request a service gets.
+#[allow(clippy::too_many_arguments)]
+fn api_request(
+    parts: http::request::Parts,
+    path: String,
+    raw_query: &str,
+    body: Bytes,
+    region: String,
+    request_id: &str,
+    stream: Option<wire::StreamedBody>,
+    caller: Arc<Principal>,
+) -> ApiRequest {
+    ApiRequest {
+        method: parts.method,
+        path,
+        query: wire::parse_query(raw_query),
+        headers: parts.headers,
+        body,
+        region,
+        request_id: request_id.to_owned(),
+        stream,
+        caller,
+    }
+}
+
 /// The session token a request carries (header, or query for presigned URLs).
 fn session_token(headers: &[(&str, &str)], raw_query: &str) -> Option<String> {
     if let Some((_, v)) = headers
@@ -227,7 +255,74 @@ impl Edge {
             cfg,
             services: HashMap::new(),
             internal,
+            front_door: None,
         }
+    }
+
+    /// Serves requests for function URLs (see [`wire::front_door`]) with `service`.
+    pub fn set_front_door(&mut self, service: Arc<dyn Service>) {
+        self.front_door = Some(service);
+    }
+
+    /// A request for an entry point in front of functions. A signed request is verified
+    /// like any other and carries its signer; an unsigned one goes on as anonymous, and the
+    /// entry point decides whether that is enough.
+    async fn front(
+        &self,
+        front: Arc<dyn Service>,
+        parts: http::request::Parts,
+        body: Incoming,
+        path: String,
+        raw_query: String,
+        request_id: &str,
+    ) -> ApiResponse {
+        let body = match self.read_body(front.as_ref(), body).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let header_pairs: Vec<(&str, &str)> = parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+            .collect();
+        let signed = parts.headers.contains_key(http::header::AUTHORIZATION)
+            || raw_query.contains("X-Amz-Signature=");
+        let (caller, region) = if signed {
+            let sreq = sigv4::Request {
+                method: parts.method.as_str(),
+                path: &path,
+                query: &raw_query,
+                headers: &header_pairs,
+            };
+            let now_ms = wire::time::now_ms();
+            let verified =
+                match sigv4::verify(&sreq, &body, now_ms / 1000, &|k: &str| self.secret_for(k)) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let (s, c, m) = auth_error(&e);
+                        return front.error(s, c, &m);
+                    }
+                };
+            let token = session_token(&header_pairs, &raw_query);
+            match self
+                .cfg
+                .credentials
+                .authenticate(&verified.access_key, token.as_deref(), now_ms)
+            {
+                Ok(p) => (p, verified.region),
+                Err(e) => {
+                    let (s, c, m) = credential_error(e);
+                    return front.error(s, c, m);
+                }
+            }
+        } else {
+            (Arc::new(Principal::Anonymous), "us-east-1".to_string())
+        };
+        drop(header_pairs);
+        let api = api_request(
+            parts, path, &raw_query, body, region, request_id, None, caller,
+        );
+        run_service(front, api, request_id).await
     }
 
     /// Serves `service` for requests signed for `signing_name` (`lambda`, `logs`, ...).
@@ -259,6 +354,18 @@ impl Edge {
         let path = parts.uri.path().to_owned();
         let raw_query = parts.uri.query().unwrap_or("").to_owned();
 
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        if let (Some(front), Some(_)) = (&self.front_door, wire::front_door(host.as_deref(), &path))
+        {
+            return self
+                .front(front.clone(), parts, body, path, raw_query, request_id)
+                .await;
+        }
+
         if path.starts_with("/_eddy/") {
             let body = match Limited::new(body, 1024 * 1024).collect().await {
                 Ok(b) => b.to_bytes(),
@@ -270,17 +377,16 @@ impl Edge {
                     )
                 }
             };
-            let api = ApiRequest {
-                method: parts.method,
+            let api = api_request(
+                parts,
                 path,
-                query: wire::parse_query(&raw_query),
-                headers: parts.headers,
+                &raw_query,
                 body,
-                region: "us-east-1".into(),
-                request_id: request_id.to_owned(),
-                stream: None,
-                caller: Arc::new(Principal::Root),
-            };
+                "us-east-1".into(),
+                request_id,
+                None,
+                Arc::new(Principal::Root),
+            );
             return self.internal.handle(api).await;
         }
 
@@ -429,17 +535,9 @@ impl Edge {
                 request_id
             );
         }
-        let api = ApiRequest {
-            method: parts.method,
-            path,
-            query: wire::parse_query(&raw_query),
-            headers: parts.headers,
-            body,
-            region,
-            request_id: request_id.to_owned(),
-            stream,
-            caller,
-        };
+        let api = api_request(
+            parts, path, &raw_query, body, region, request_id, stream, caller,
+        );
         run_service(service, api, request_id).await
     }
 

@@ -144,6 +144,28 @@ impl Lambda {
         })
     }
 
+    /// Runs `function_arn` (a function, version or alias ARN) once with `payload` and
+    /// waits for what it returned: the synchronous invoke of callers inside the server.
+    async fn invoke_arn(&self, function_arn: &str, payload: Bytes) -> Result<InvokeOutcome> {
+        let t = parse_target(function_arn).ok_or_else(|| {
+            LambdaError::NotFound(format!("{function_arn} is not a Lambda function ARN"))
+        })?;
+        let resolved = self.resolve(&t.region, &t.name, t.qualifier.as_deref())?;
+        let (spec, _) = pick(&resolved);
+        let input = InvokeInput {
+            request_id: wire::id::uuid4(),
+            payload,
+            invoked_arn: function_arn.to_string(),
+            client_context: None,
+            tail: false,
+        };
+        self.inner
+            .runtime
+            .invoke(&spec, input)
+            .await
+            .map_err(invoke_error)
+    }
+
     /// Invokes `function_arn` synchronously with `payload`, for services that run functions
     /// themselves (Secrets Manager rotation). `Err` says why the function failed (its error
     /// type only: the message could hold what the function was handling) or did not run.
@@ -152,30 +174,82 @@ impl Lambda {
         function_arn: &str,
         payload: Vec<u8>,
     ) -> std::result::Result<(), String> {
-        let t = parse_target(function_arn)
-            .ok_or_else(|| format!("{function_arn} is not a Lambda function ARN"))?;
-        let resolved = self
-            .resolve(&t.region, &t.name, t.qualifier.as_deref())
+        let o = self
+            .invoke_arn(function_arn, Bytes::from(payload))
+            .await
             .map_err(|e| e.to_string())?;
-        let (spec, _) = pick(&resolved);
-        let input = InvokeInput {
-            request_id: wire::id::uuid4(),
-            payload: Bytes::from(payload),
-            invoked_arn: function_arn.to_string(),
-            client_context: None,
-            tail: false,
-        };
-        match self.inner.runtime.invoke(&spec, input).await {
-            Ok(o) => match o.function_error {
-                None => Ok(()),
-                Some(kind) => Err(format!(
-                    "the function failed ({kind}: {})",
-                    o.error_type.as_deref().unwrap_or("unknown error type")
-                )),
-            },
-            Err(e) => Err(e.to_string()),
+        match o.function_error {
+            None => Ok(()),
+            Some(kind) => Err(format!(
+                "the function failed ({kind}: {})",
+                o.error_type.as_deref().unwrap_or("unknown error type")
+            )),
         }
     }
+
+    /// Invokes `function_arn` (a function or alias ARN, as [`FunctionUrl::function_arn`]
+    /// names it) synchronously for the HTTP data plane of function URLs: the function's
+    /// response, or why there is none.
+    ///
+    /// [`FunctionUrl::function_arn`]: crate::FunctionUrl::function_arn
+    pub async fn invoke_for_http(
+        &self,
+        function_arn: &str,
+        payload: Vec<u8>,
+    ) -> std::result::Result<HttpInvokeResult, HttpInvokeError> {
+        if payload.len() > SYNC_PAYLOAD_BYTES_MAX {
+            return Err(HttpInvokeError::Other(format!(
+                "Request must be smaller than {SYNC_PAYLOAD_BYTES_MAX} bytes for the InvokeFunction operation"
+            )));
+        }
+        http_result(self.invoke_arn(function_arn, Bytes::from(payload)).await)
+    }
+}
+
+/// How the data plane sees an invocation's result.
+fn http_result(r: Result<InvokeOutcome>) -> std::result::Result<HttpInvokeResult, HttpInvokeError> {
+    match r {
+        Ok(o) if o.function_error.is_some() && o.error_type.as_deref() == Some(TIMED_OUT) => {
+            Err(HttpInvokeError::Timeout)
+        }
+        Ok(o) => Ok(HttpInvokeResult {
+            function_error: o.function_error.is_some(),
+            payload: o.payload,
+        }),
+        Err(LambdaError::Throttled(_)) => Err(HttpInvokeError::Throttled),
+        Err(LambdaError::NotFound(_)) => Err(HttpInvokeError::NotFound),
+        Err(e) => Err(HttpInvokeError::Other(e.to_string())),
+    }
+}
+
+/// The error type the runtime gives an invocation (or an init) that ran out of time, whose
+/// message says `Task timed out after N.NN seconds`.
+const TIMED_OUT: &str = "Sandbox.Timedout";
+
+/// What a function answered to [`Lambda::invoke_for_http`].
+#[derive(Debug, Clone)]
+pub struct HttpInvokeResult {
+    /// The response payload, or the error document when `function_error` is set.
+    pub payload: Bytes,
+    /// Whether the function failed (Lambda's `X-Amz-Function-Error`).
+    pub function_error: bool,
+}
+
+/// Why [`Lambda::invoke_for_http`] has no response to give.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpInvokeError {
+    /// No concurrency was left (the function's reservation or the account's): HTTP 429.
+    #[error("Rate Exceeded.")]
+    Throttled,
+    /// The function, or the alias, does not exist (any more).
+    #[error("the function does not exist")]
+    NotFound,
+    /// The function ran out of time (Lambda's `Task timed out`).
+    #[error("Task timed out")]
+    Timeout,
+    /// Anything else: the function could not be prepared or the request was refused.
+    #[error("{0}")]
+    Other(String),
 }
 
 fn invoke_error(e: InvokeError) -> LambdaError {
@@ -415,5 +489,70 @@ impl Deliverer for LambdaDeliverer {
             .unwrap_or_default(),
             not_before_ms: 0,
         }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(payload: &str, error: Option<(&str, &str)>) -> InvokeOutcome {
+        InvokeOutcome {
+            payload: Bytes::from(payload.to_string()),
+            function_error: error.map(|(kind, _)| kind.to_string()),
+            error_type: error.map(|(_, t)| t.to_string()),
+            log_tail: None,
+            duration_ms: 1.0,
+            init_duration_ms: None,
+            cold: false,
+        }
+    }
+
+    /// `expected`: the payload and whether it was a function error, or the error's text.
+    fn check(r: Result<InvokeOutcome>, expected: std::result::Result<(&str, bool), &str>) {
+        match (http_result(r), expected) {
+            (Ok(got), Ok((payload, function_error))) => {
+                assert_eq!(got.payload, payload.as_bytes());
+                assert_eq!(got.function_error, function_error);
+            }
+            (Err(got), Err(text)) => assert_eq!(got.to_string(), text),
+            (got, expected) => panic!("got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn http_results() {
+        check(
+            Ok(outcome(r#"{"statusCode":200}"#, None)),
+            Ok((r#"{"statusCode":200}"#, false)),
+        );
+        check(
+            Ok(outcome(
+                r#"{"errorType":"KeyError"}"#,
+                Some(("Unhandled", "KeyError")),
+            )),
+            Ok((r#"{"errorType":"KeyError"}"#, true)),
+        );
+        check(
+            Ok(outcome(
+                r#"{"errorMessage":"RequestId: x Error: Task timed out after 1.00 seconds"}"#,
+                Some(("Unhandled", "Sandbox.Timedout")),
+            )),
+            Err("Task timed out"),
+        );
+        check(
+            Err(LambdaError::Throttled(
+                "ReservedFunctionConcurrentInvocationLimitExceeded",
+            )),
+            Err("Rate Exceeded."),
+        );
+        check(
+            Err(LambdaError::NotFound("Function not found".into())),
+            Err("the function does not exist"),
+        );
+        check(
+            Err(LambdaError::Service("could not unpack code".into())),
+            Err("could not unpack code"),
+        );
     }
 }

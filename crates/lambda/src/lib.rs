@@ -1,6 +1,6 @@
 //! The Lambda service: the control plane of the `lambda/2015-03-31` API (functions,
-//! versions, aliases, concurrency, event invoke configs, tags) and Invoke, synchronous
-//! straight to the runtime and asynchronous through the delivery outbox.
+//! versions, aliases, concurrency, event invoke configs, function URLs, tags) and Invoke,
+//! synchronous straight to the runtime and asynchronous through the delivery outbox.
 //!
 //! Invariants: every write goes to the store before the reply; code is validated, stored
 //! and unpacked before a configuration names it; environments of a changed function are
@@ -9,6 +9,7 @@
 mod error;
 mod invoke;
 pub mod model;
+mod urls;
 
 use base64::Engine;
 use error::{LambdaError, Result};
@@ -23,7 +24,8 @@ use std::sync::{Arc, RwLock};
 use store::{BlobStore, FunctionStore, FunctionWrite};
 use wire::{ApiRequest, ApiResponse, BoxFuture};
 
-pub use invoke::{async_invoke_entry, LambdaDeliverer};
+pub use invoke::{async_invoke_entry, HttpInvokeError, HttpInvokeResult, LambdaDeliverer};
+pub use urls::FunctionUrl;
 
 /// Lambda service settings.
 #[derive(Debug, Clone)]
@@ -34,6 +36,10 @@ pub struct LambdaConfig {
     /// The first retry of a failed async invocation waits this long (Lambda: about a minute).
     pub async_retry_base_delay_ms: i64,
     pub account_concurrency: u32,
+    /// Where clients reach this server (`host:port`). Function URLs are
+    /// `http://<url-id>.lambda-url.<region>.localhost:<port>/` on its port; without it,
+    /// on the port of the request's `Host`.
+    pub public_base: Option<String>,
 }
 
 /// The Lambda API.
@@ -52,6 +58,9 @@ struct Inner {
     cache: RwLock<HashMap<String, Arc<Resolved>>>,
     /// Control-plane writes are read-modify-write on a function's records: one at a time.
     writes: tokio::sync::Mutex<()>,
+    /// Function URLs by URL id, read on every data-plane request; written only under
+    /// `writes`, after the change committed.
+    urls: RwLock<urls::UrlIndex>,
 }
 
 /// A function version ready to invoke.
@@ -93,6 +102,12 @@ impl Lambda {
         delivery: delivery::Delivery,
         cfg: LambdaConfig,
     ) -> Self {
+        // A store that cannot be read now fails every function call after it too; the URLs
+        // it holds are missing from the index until the next start.
+        let urls = Self::load_url_index(store.as_ref()).unwrap_or_else(|e| {
+            tracing::error!("could not load the function URLs: {e}");
+            urls::UrlIndex::new()
+        });
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -102,6 +117,7 @@ impl Lambda {
                 cfg,
                 cache: RwLock::new(HashMap::new()),
                 writes: tokio::sync::Mutex::new(()),
+                urls: RwLock::new(urls),
             }),
         }
     }
@@ -629,6 +645,7 @@ impl Lambda {
                 self.inner
                     .store
                     .apply(region, name, &[FunctionWrite::Delete])?;
+                self.reindex_urls(region, name, None);
             }
             Some("$LATEST") => {
                 return Err(LambdaError::InvalidParameter(
@@ -892,15 +909,22 @@ impl Lambda {
             }
             Method::DELETE => {
                 let _w = self.inner.writes.lock().await;
-                self.meta(region, name)?;
-                self.inner.store.apply(
-                    region,
-                    name,
-                    &[FunctionWrite::DeleteAlias {
-                        alias: alias.into(),
-                    }],
-                )?;
+                let mut meta = self.meta(region, name)?;
+                let mut writes = vec![FunctionWrite::DeleteAlias {
+                    alias: alias.into(),
+                }];
+                // The alias's function URL goes with it, in the same commit.
+                let had_url = meta.urls.remove(alias).is_some();
+                if had_url {
+                    writes.push(FunctionWrite::SetMeta {
+                        meta: serde_json::to_string(&meta).unwrap_or_default(),
+                    });
+                }
+                self.inner.store.apply(region, name, &writes)?;
                 self.forget(region, name);
+                if had_url {
+                    self.reindex_urls(region, name, Some(&meta));
+                }
                 Ok(wire::empty_response(StatusCode::NO_CONTENT))
             }
             _ => Err(not_implemented(req)),
@@ -1216,6 +1240,21 @@ impl Lambda {
             (Method::GET, ["2019-09-25", "functions", f, "event-invoke-config", "list"]) => {
                 self.invoke_config(&req, &fref(f)?, true).await
             }
+            (Method::POST, ["2021-10-31", "functions", f, "url"]) => {
+                self.create_url_config(&req, &fref(f)?).await
+            }
+            (Method::GET, ["2021-10-31", "functions", f, "url"]) => {
+                self.get_url_config(&req, &fref(f)?)
+            }
+            (Method::PUT, ["2021-10-31", "functions", f, "url"]) => {
+                self.update_url_config(&req, &fref(f)?).await
+            }
+            (Method::DELETE, ["2021-10-31", "functions", f, "url"]) => {
+                self.delete_url_config(&req, &fref(f)?).await
+            }
+            (Method::GET, ["2021-10-31", "functions", f, "urls"]) => {
+                self.list_url_configs(&req, &fref(f)?)
+            }
             (_, ["2017-03-31", "tags", arn]) => {
                 let arn = arn.to_string();
                 self.tags(&req, &arn).await
@@ -1281,7 +1320,16 @@ fn paginate(
     req: &ApiRequest,
     key: impl Fn(&Value) -> String,
 ) -> Result<(Vec<Value>, Option<String>)> {
-    let max = max_items(req)?;
+    Ok(paginate_max(all, req, max_items(req)?, key))
+}
+
+/// [`paginate`] with pages of at most `max`.
+fn paginate_max(
+    all: Vec<Value>,
+    req: &ApiRequest,
+    max: usize,
+    key: impl Fn(&Value) -> String,
+) -> (Vec<Value>, Option<String>) {
     let start = match req.query_param("Marker").filter(|m| !m.is_empty()) {
         Some(m) => all
             .iter()
@@ -1294,7 +1342,7 @@ fn paginate(
     let more = rest.len() > max;
     let page: Vec<Value> = rest.into_iter().take(max).collect();
     let next = if more { page.last().map(&key) } else { None };
-    Ok((page, next))
+    (page, next)
 }
 
 impl wire::Service for Lambda {

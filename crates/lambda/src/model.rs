@@ -160,6 +160,9 @@ pub struct Meta {
     pub invoke_configs: BTreeMap<String, Value>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Function URLs by qualifier: an alias name, or [`UNQUALIFIED_URL`] for the function.
+    #[serde(default)]
+    pub urls: BTreeMap<String, UrlRecord>,
 }
 
 /// One stored version: the configuration exactly as the API shows it, and where its code is.
@@ -448,6 +451,290 @@ pub fn publish_fingerprint(config: &Value) -> Value {
     c
 }
 
+/// The key in [`Meta::urls`] of the unqualified function's URL (it serves `$LATEST`).
+pub const UNQUALIFIED_URL: &str = "$LATEST";
+/// Characters in a function URL's id (AWS's length).
+pub const URL_ID_LEN: usize = 32;
+/// ListFunctionUrlConfigs' page size, default and most (the model's 1–50).
+pub const URL_LIST_ITEMS_MAX: usize = 50;
+/// `Cors.MaxAge`, seconds (the model's 0–86400).
+pub const CORS_MAX_AGE_S_MAX: u64 = 86_400;
+
+/// One function URL as stored in its function's [`Meta`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UrlRecord {
+    /// The host's first label: fixed for the URL's life.
+    pub url_id: String,
+    pub auth_type: String,
+    /// The normalized `Cors` (see [`parse_cors`]), when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<Value>,
+    /// As last given; `None` until then. AWS echoes `InvokeMode` from Create and Update
+    /// only once set, and Get and List show `BUFFERED` until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoke_mode: Option<String>,
+    pub creation_time: String,
+    pub last_modified_time: String,
+}
+
+impl UrlRecord {
+    /// The mode the URL answers in.
+    pub fn invoke_mode(&self) -> &str {
+        self.invoke_mode.as_deref().unwrap_or("BUFFERED")
+    }
+}
+
+/// The fields of CreateFunctionUrlConfig and UpdateFunctionUrlConfig, validated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UrlInput {
+    pub auth_type: Option<String>,
+    /// Normalized by [`parse_cors`].
+    pub cors: Option<Value>,
+    pub invoke_mode: Option<String>,
+}
+
+/// AWS's report of failed model constraints: every failure, in one message.
+fn validation_error(errors: Vec<String>) -> LambdaError {
+    let n = errors.len();
+    let plural = if n == 1 { "" } else { "s" };
+    LambdaError::Validation(format!(
+        "{n} validation error{plural} detected: {}",
+        errors.join("; ")
+    ))
+}
+
+/// A field of the wrong JSON type: Lambda cannot deserialize the body.
+fn wrong_type(field: &str, expected: &str) -> LambdaError {
+    LambdaError::InvalidRequestContent(format!(
+        "Could not parse request body into json: {field} must be {expected}"
+    ))
+}
+
+/// Java's `List.toString`, the way AWS quotes a list in a validation message.
+fn java_list(items: &[String]) -> String {
+    format!("[{}]", items.join(", "))
+}
+
+fn enum_field(
+    body: &Value,
+    field: &str,
+    path: &str,
+    allowed: &[&str],
+    errors: &mut Vec<String>,
+) -> Result<Option<String>> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            if !allowed.contains(&s.as_str()) {
+                errors.push(format!(
+                    "Value '{s}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ));
+            }
+            Ok(Some(s.clone()))
+        }
+        Some(_) => Err(wrong_type(field, "a string")),
+    }
+}
+
+impl UrlInput {
+    /// Reads a request body; `create` makes `AuthType` required, as CreateFunctionUrlConfig's
+    /// model does.
+    pub fn parse(body: &Value, create: bool) -> Result<Self> {
+        let mut errors = Vec::new();
+        let auth_type = enum_field(
+            body,
+            "AuthType",
+            "authType",
+            &["AWS_IAM", "NONE"],
+            &mut errors,
+        )?;
+        if create && auth_type.is_none() {
+            errors.push(
+                "Value null at 'authType' failed to satisfy constraint: Member must not be null"
+                    .into(),
+            );
+        }
+        let invoke_mode = enum_field(
+            body,
+            "InvokeMode",
+            "invokeMode",
+            &["BUFFERED", "RESPONSE_STREAM"],
+            &mut errors,
+        )?;
+        let cors = match body.get("Cors") {
+            None | Some(Value::Null) => None,
+            Some(c) => Some(cors_fields(c, &mut errors)?),
+        };
+        if !errors.is_empty() {
+            return Err(validation_error(errors));
+        }
+        Ok(Self {
+            auth_type,
+            cors,
+            invoke_mode,
+        })
+    }
+}
+
+/// Checks a `Cors` structure against the model's limits and returns it with every field
+/// present (AWS shows the defaults: no credentials, empty lists, `MaxAge` 0).
+pub fn parse_cors(cors: &Value) -> Result<Value> {
+    let mut errors = Vec::new();
+    let out = cors_fields(cors, &mut errors)?;
+    if !errors.is_empty() {
+        return Err(validation_error(errors));
+    }
+    Ok(out)
+}
+
+fn cors_fields(cors: &Value, errors: &mut Vec<String>) -> Result<Value> {
+    let Value::Object(m) = cors else {
+        return Err(wrong_type("Cors", "an object"));
+    };
+    let allow_credentials = match m.get("AllowCredentials") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(wrong_type("Cors.AllowCredentials", "a boolean")),
+    };
+    // (field, path in messages, most items, shortest and longest member)
+    let lists: [(&str, &str, usize, usize, usize); 4] = [
+        ("AllowHeaders", "cors.allowHeaders", 100, 0, 1024),
+        ("AllowMethods", "cors.allowMethods", 6, 0, 6),
+        ("AllowOrigins", "cors.allowOrigins", 100, 1, 253),
+        ("ExposeHeaders", "cors.exposeHeaders", 100, 0, 1024),
+    ];
+    let mut out = serde_json::Map::new();
+    out.insert("AllowCredentials".into(), json!(allow_credentials));
+    for (field, path, items_max, len_min, len_max) in lists {
+        let items: Vec<String> = match m.get(field) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<_>>()
+                .ok_or_else(|| wrong_type(&format!("Cors.{field}"), "a list of strings"))?,
+            Some(_) => return Err(wrong_type(&format!("Cors.{field}"), "a list of strings")),
+        };
+        if items.len() > items_max {
+            errors.push(format!(
+                "Value '{}' at '{path}' failed to satisfy constraint: Member must have length less than or equal to {items_max}",
+                java_list(&items)
+            ));
+        }
+        let lens = items.iter().map(|s| s.chars().count());
+        if lens.clone().any(|n| n > len_max) {
+            errors.push(format!(
+                "Value '{}' at '{path}' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to {len_max}]",
+                java_list(&items)
+            ));
+        }
+        if lens.clone().any(|n| n < len_min) {
+            errors.push(format!(
+                "Value '{}' at '{path}' failed to satisfy constraint: Member must satisfy constraint: [Member must have length greater than or equal to {len_min}]",
+                java_list(&items)
+            ));
+        }
+        out.insert(field.into(), json!(items));
+    }
+    let max_age = match m.get("MaxAge") {
+        None | Some(Value::Null) => 0,
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(age) if age < 0 => {
+                errors.push(format!(
+                    "Value '{age}' at 'cors.maxAge' failed to satisfy constraint: Member must have value greater than or equal to 0"
+                ));
+                0
+            }
+            Some(age) if age as u64 > CORS_MAX_AGE_S_MAX => {
+                errors.push(format!(
+                    "Value '{age}' at 'cors.maxAge' failed to satisfy constraint: Member must have value less than or equal to {CORS_MAX_AGE_S_MAX}"
+                ));
+                0
+            }
+            Some(age) => age,
+            None => return Err(wrong_type("Cors.MaxAge", "an integer")),
+        },
+        Some(_) => return Err(wrong_type("Cors.MaxAge", "an integer")),
+    };
+    out.insert("MaxAge".into(), json!(max_age));
+    Ok(Value::Object(out))
+}
+
+/// Checks a function URL's qualifier: an alias name. `$LATEST` and version numbers are
+/// refused as AWS refuses them, against the model's pattern.
+pub fn check_url_qualifier(q: &str) -> Result<()> {
+    let ok = !q.is_empty()
+        && q.len() <= 128
+        && !is_version_number(q)
+        && q.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        return Ok(());
+    }
+    Err(validation_error(vec![format!(
+        "Value '{q}' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: ((?!^\\d+$)^[0-9a-zA-Z-_]+$)"
+    )]))
+}
+
+/// ListFunctionUrlConfigs' `MaxItems` (absent: the most).
+pub fn url_list_max_items(max_items: Option<&str>) -> Result<usize> {
+    let Some(m) = max_items else {
+        return Ok(URL_LIST_ITEMS_MAX);
+    };
+    let constraint = match m.parse::<i64>() {
+        Ok(n) if n < 1 => "Member must have value greater than or equal to 1".to_string(),
+        Ok(n) if n as usize > URL_LIST_ITEMS_MAX => {
+            format!("Member must have value less than or equal to {URL_LIST_ITEMS_MAX}")
+        }
+        Ok(n) => return Ok(n as usize),
+        Err(_) => "Member must be an integer".to_string(),
+    };
+    Err(validation_error(vec![format!(
+        "Value '{m}' at 'maxItems' failed to satisfy constraint: {constraint}"
+    )]))
+}
+
+/// A new URL id: [`URL_ID_LEN`] lower-case letters and digits drawn from `next`.
+pub fn new_url_id(mut next: impl FnMut() -> u64) -> String {
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..URL_ID_LEN)
+        .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize] as char)
+        .collect()
+}
+
+/// Whether `s` has the shape of a URL id, so lookups can refuse anything else cheaply.
+pub fn is_url_id(s: &str) -> bool {
+    s.len() == URL_ID_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// A function URL's address: `http://<url-id>.lambda-url.<region>.localhost:<port>/`
+/// (AWS's `https://<url-id>.lambda-url.<region>.on.aws/`, on this server).
+pub fn function_url_address(url_id: &str, region: &str, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("http://{url_id}.lambda-url.{region}.localhost:{p}/"),
+        None => format!("http://{url_id}.lambda-url.{region}.localhost/"),
+    }
+}
+
+/// The port of a `host:port` (`127.0.0.1:4566`, `[::1]:4566`, `localhost:4566`).
+pub fn port_of(authority: &str) -> Option<u16> {
+    let (host, port) = authority.rsplit_once(':')?;
+    if host.is_empty() || host.ends_with(':') {
+        return None; // a bare IPv6 address, no port
+    }
+    port.parse().ok()
+}
+
+/// `CreationTime` and `LastModifiedTime`: ISO-8601 in UTC with microseconds, as AWS shows
+/// them (`2022-09-07T19:28:23.808713Z`); Eddy's clock counts milliseconds.
+pub fn url_timestamp(ms: i64) -> String {
+    let t = wire::time::iso8601_ms(ms);
+    format!("{}000Z", t.trim_end_matches('Z'))
+}
+
 /// Checks an event invoke config request body.
 pub fn parse_invoke_config(body: &Value) -> Result<Value> {
     let mut out = serde_json::Map::new();
@@ -570,6 +857,223 @@ mod tests {
         let many: serde_json::Map<String, Value> =
             (0..60).map(|i| (format!("k{i}"), json!("v"))).collect();
         assert!(merge_tags(&mut BTreeMap::new(), &json!({ "Tags": many })).is_err());
+    }
+
+    /// The normalized input, or the AWS error code and a piece of its message.
+    type Expected = std::result::Result<UrlInput, (&'static str, &'static str)>;
+
+    /// Parses a function URL request body (`create`: as CreateFunctionUrlConfig).
+    fn check_url_input(body: Value, create: bool, expected: Expected) {
+        let got = UrlInput::parse(&body, create);
+        match (got, expected) {
+            (Ok(g), Ok(e)) => assert_eq!(g, e, "{body}"),
+            (Err(g), Err((code, text))) => {
+                assert_eq!(g.status_and_code().1, code, "{body}: {g}");
+                assert!(g.to_string().contains(text), "{body}: {g}");
+            }
+            (g, e) => panic!("{body}: got {g:?}, expected {e:?}"),
+        }
+    }
+
+    fn cors(v: Value) -> Option<Value> {
+        Some(v)
+    }
+
+    #[test]
+    fn url_inputs() {
+        const V: &str = "ValidationException";
+        const C: &str = "InvalidRequestContentException";
+        let full_cors = json!({"AllowCredentials": false, "AllowHeaders": [], "AllowMethods": [],
+            "AllowOrigins": [], "ExposeHeaders": [], "MaxAge": 0});
+        let cases: Vec<(Value, bool, Expected)> = vec![
+            (
+                json!({"AuthType": "NONE"}),
+                true,
+                Ok(UrlInput { auth_type: Some("NONE".into()), ..Default::default() }),
+            ),
+            (
+                json!({"AuthType": "AWS_IAM", "InvokeMode": "RESPONSE_STREAM"}),
+                true,
+                Ok(UrlInput {
+                    auth_type: Some("AWS_IAM".into()),
+                    invoke_mode: Some("RESPONSE_STREAM".into()),
+                    ..Default::default()
+                }),
+            ),
+            // Update needs no field at all.
+            (json!({}), false, Ok(UrlInput::default())),
+            (json!({"AuthType": null, "Cors": null}), false, Ok(UrlInput::default())),
+            (json!({}), true, Err((V, "Value null at 'authType' failed to satisfy constraint: Member must not be null"))),
+            (json!({"AuthType": "none"}), true, Err((V, "Value 'none' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [AWS_IAM, NONE]"))),
+            (json!({"AuthType": "NONE", "InvokeMode": "STREAM"}), true, Err((V, "Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]"))),
+            (json!({"AuthType": 1}), true, Err((C, "AuthType must be a string"))),
+            // Every failure is reported, counted.
+            (json!({"AuthType": "X", "InvokeMode": "Y"}), true, Err((V, "2 validation errors detected: Value 'X' at 'authType'"))),
+            // An empty Cors shows every field with its default.
+            (json!({"Cors": {}}), false, Ok(UrlInput { cors: cors(full_cors.clone()), ..Default::default() })),
+            (
+                json!({"Cors": {"AllowOrigins": ["*"], "AllowMethods": ["GET", "POST"], "MaxAge": 300, "AllowCredentials": true}}),
+                false,
+                Ok(UrlInput {
+                    cors: cors(json!({"AllowCredentials": true, "AllowHeaders": [], "AllowMethods": ["GET", "POST"],
+                        "AllowOrigins": ["*"], "ExposeHeaders": [], "MaxAge": 300})),
+                    ..Default::default()
+                }),
+            ),
+            (json!({"Cors": {"MaxAge": 86400}}), false, Ok(UrlInput {
+                cors: cors(json!({"AllowCredentials": false, "AllowHeaders": [], "AllowMethods": [],
+                    "AllowOrigins": [], "ExposeHeaders": [], "MaxAge": 86400})),
+                ..Default::default()
+            })),
+            (json!({"Cors": {"MaxAge": 86401}}), false, Err((V, "Value '86401' at 'cors.maxAge' failed to satisfy constraint: Member must have value less than or equal to 86400"))),
+            (json!({"Cors": {"MaxAge": -1}}), false, Err((V, "Member must have value greater than or equal to 0"))),
+            (json!({"Cors": {"MaxAge": "10"}}), false, Err((C, "Cors.MaxAge must be an integer"))),
+            (json!({"Cors": {"MaxAge": 1.5}}), false, Err((C, "Cors.MaxAge must be an integer"))),
+            (
+                json!({"Cors": {"AllowMethods": ["GET", "PUT", "POST", "HEAD", "PATCH", "DELETE", "OPTIONS"]}}),
+                false,
+                Err((V, "Value '[GET, PUT, POST, HEAD, PATCH, DELETE, OPTIONS]' at 'cors.allowMethods' failed to satisfy constraint: Member must have length less than or equal to 6")),
+            ),
+            (json!({"Cors": {"AllowMethods": ["OPTIONS"]}}), false, Err((V, "at 'cors.allowMethods' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 6]"))),
+            (json!({"Cors": {"AllowMethods": ["*"]}}), false, Ok(UrlInput {
+                cors: cors(json!({"AllowCredentials": false, "AllowHeaders": [], "AllowMethods": ["*"],
+                    "AllowOrigins": [], "ExposeHeaders": [], "MaxAge": 0})),
+                ..Default::default()
+            })),
+            (json!({"Cors": {"AllowOrigins": [""]}}), false, Err((V, "Value '[]' at 'cors.allowOrigins' failed to satisfy constraint: Member must satisfy constraint: [Member must have length greater than or equal to 1]"))),
+            (json!({"Cors": {"AllowOrigins": ["x".repeat(254)]}}), false, Err((V, "Member must have length less than or equal to 253"))),
+            (json!({"Cors": {"AllowHeaders": vec!["h"; 101]}}), false, Err((V, "at 'cors.allowHeaders' failed to satisfy constraint: Member must have length less than or equal to 100"))),
+            (json!({"Cors": {"ExposeHeaders": ["x".repeat(1025)]}}), false, Err((V, "at 'cors.exposeHeaders' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 1024]"))),
+            (json!({"Cors": {"AllowHeaders": [""]}}), false, Ok(UrlInput {
+                cors: cors(json!({"AllowCredentials": false, "AllowHeaders": [""], "AllowMethods": [],
+                    "AllowOrigins": [], "ExposeHeaders": [], "MaxAge": 0})),
+                ..Default::default()
+            })),
+            (json!({"Cors": {"AllowHeaders": "x-a"}}), false, Err((C, "Cors.AllowHeaders must be a list of strings"))),
+            (json!({"Cors": {"AllowHeaders": [1]}}), false, Err((C, "Cors.AllowHeaders must be a list of strings"))),
+            (json!({"Cors": {"AllowCredentials": "yes"}}), false, Err((C, "Cors.AllowCredentials must be a boolean"))),
+            (json!({"Cors": []}), false, Err((C, "Cors must be an object"))),
+        ];
+        for (body, create, expected) in cases {
+            check_url_input(body, create, expected);
+        }
+        assert_eq!(parse_cors(&json!({})).unwrap(), full_cors);
+    }
+
+    #[test]
+    fn url_qualifiers() {
+        for (q, ok) in [
+            ("prod", true),
+            ("blue-green_2", true),
+            ("v1", true),
+            ("$LATEST", false),
+            ("1", false),
+            ("42", false),
+            ("", false),
+            ("a:b", false),
+            ("a b", false),
+            (&"a".repeat(128), true),
+            (&"a".repeat(129), false),
+        ] {
+            let got = check_url_qualifier(q);
+            assert_eq!(got.is_ok(), ok, "{q}: {got:?}");
+            if let Err(e) = got {
+                assert_eq!(e.status_and_code().1, "ValidationException");
+                assert_eq!(
+                    e.to_string(),
+                    format!("1 validation error detected: Value '{q}' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: ((?!^\\d+$)^[0-9a-zA-Z-_]+$)")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn url_list_page_sizes() {
+        for (m, expected) in [
+            (None, Ok(50)),
+            (Some("1"), Ok(1)),
+            (Some("50"), Ok(50)),
+            (Some("0"), Err("Value '0' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1")),
+            (Some("51"), Err("Value '51' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 50")),
+            (Some("x"), Err("Value 'x' at 'maxItems'")),
+        ] {
+            let got = url_list_max_items(m).map_err(|e| e.to_string());
+            match (got, expected) {
+                (Ok(g), Ok(e)) => assert_eq!(g, e, "{m:?}"),
+                (Err(g), Err(e)) => assert!(g.contains(e), "{m:?}: {g}"),
+                (g, e) => panic!("{m:?}: got {g:?}, expected {e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn url_ids_and_addresses() {
+        let mut n = 0u64;
+        let id = new_url_id(|| {
+            n += 1;
+            n * 7
+        });
+        assert_eq!(id.len(), URL_ID_LEN);
+        assert!(is_url_id(&id), "{id}");
+        assert_eq!(&id[..4], "hov2"); // 7, 14, 21 and 28 in a-z0-9
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let id = new_url_id(wire::id::next_u64);
+            assert!(is_url_id(&id), "{id}");
+            assert!(seen.insert(id), "ids repeat");
+        }
+        for (s, ok) in [
+            ("abcdefghijklmnopqrstuvwxyz012345", true),
+            ("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", false),
+            ("abcdefghijklmnopqrstuvwxyz01234", false),
+            ("abcdefghijklmnopqrstuvwxyz01234-", false),
+        ] {
+            assert_eq!(is_url_id(s), ok, "{s}");
+        }
+        for (authority, port) in [
+            ("127.0.0.1:4566", Some(4566)),
+            ("[::1]:8080", Some(8080)),
+            ("localhost:1", Some(1)),
+            ("localhost", None),
+            ("::1", None),
+            (":80", None),
+            ("host:x", None),
+        ] {
+            assert_eq!(port_of(authority), port, "{authority}");
+        }
+        assert_eq!(
+            function_url_address(&id, "eu-west-1", Some(4566)),
+            format!("http://{id}.lambda-url.eu-west-1.localhost:4566/")
+        );
+        assert_eq!(
+            function_url_address(&id, "us-east-1", None),
+            format!("http://{id}.lambda-url.us-east-1.localhost/")
+        );
+        // 2024-05-01T12:00:00.123Z
+        assert_eq!(
+            url_timestamp(1_714_564_800_123),
+            "2024-05-01T12:00:00.123000Z"
+        );
+    }
+
+    #[test]
+    fn url_records_round_trip_and_old_records_load() {
+        let old = r#"{"next_version":2,"reserved_concurrency":null}"#;
+        let meta: Meta = serde_json::from_str(old).unwrap();
+        assert!(meta.urls.is_empty());
+        let r = UrlRecord {
+            url_id: "a".repeat(32),
+            auth_type: "NONE".into(),
+            cors: None,
+            invoke_mode: None,
+            creation_time: url_timestamp(0),
+            last_modified_time: url_timestamp(0),
+        };
+        assert_eq!(r.invoke_mode(), "BUFFERED");
+        let mut meta = meta;
+        meta.urls.insert(UNQUALIFIED_URL.into(), r.clone());
+        let back: Meta = serde_json::from_str(&serde_json::to_string(&meta).unwrap()).unwrap();
+        assert_eq!(back.urls[UNQUALIFIED_URL], r);
     }
 
     #[test]

@@ -77,7 +77,7 @@ fn session_name_ok(s: &str) -> bool {
 impl Sts {
     fn get_caller_identity(&self, req: &ApiRequest) -> ApiResponse {
         let user_id = match req.caller.as_ref() {
-            Principal::Root => wire::ACCOUNT_ID.to_string(),
+            Principal::Root | Principal::Anonymous => wire::ACCOUNT_ID.to_string(),
             Principal::Function { function_name, .. } => {
                 format!("AROA{}:{function_name}", role_id())
             }

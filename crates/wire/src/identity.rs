@@ -16,6 +16,8 @@ pub const TEMPORARY_MAX: usize = 100_000;
 /// The identity behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
+    /// An unsigned request (only the HTTP entry points in front of functions take them).
+    Anonymous,
     /// The server's configured keys.
     Root,
     /// An execution environment of a function, acting as the function's role.
@@ -42,6 +44,7 @@ impl Principal {
     /// The ARN STS GetCallerIdentity answers with.
     pub fn arn(&self) -> String {
         match self {
+            Principal::Anonymous => "anonymous".to_string(),
             Principal::Root => format!("arn:aws:iam::{}:root", crate::ACCOUNT_ID),
             Principal::Function {
                 function_name,

@@ -141,6 +141,46 @@ pub fn s3_bucket_from_host(host: &str) -> Option<String> {
     None
 }
 
+/// What a request to one of the HTTP entry points in front of functions names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrontDoor {
+    /// A function URL: its id, and the path the function sees.
+    FunctionUrl { url_id: String, path: String },
+}
+
+/// Path-style addresses of function URLs, for clients that cannot set a Host header:
+/// `/_eddy/urls/<url-id>/<path>`.
+pub const FUNCTION_URL_PATH_PREFIX: &str = "/_eddy/urls/";
+
+fn function_url_id_ok(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// The front door a request is for, from its Host header (`<url-id>.lambda-url.<region>.
+/// <anything>`) or its path (`/_eddy/urls/<url-id>/...`), or `None` for AWS APIs.
+pub fn front_door(host: Option<&str>, path: &str) -> Option<FrontDoor> {
+    if let Some(rest) = path.strip_prefix(FUNCTION_URL_PATH_PREFIX) {
+        let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        return function_url_id_ok(id).then(|| FrontDoor::FunctionUrl {
+            url_id: id.to_string(),
+            path: format!("/{tail}"),
+        });
+    }
+    let host = host?.to_ascii_lowercase();
+    let mut labels = host.split('.');
+    let id = labels.next()?;
+    if labels.next()? != "lambda-url" || labels.next().is_none() || !function_url_id_ok(id) {
+        return None;
+    }
+    Some(FrontDoor::FunctionUrl {
+        url_id: id.to_string(),
+        path: path.to_string(),
+    })
+}
+
 /// Decodes `%XX` escapes; invalid escapes are kept as written.
 pub fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
@@ -227,6 +267,37 @@ pub fn aws_json_response(value: &serde_json::Value) -> ApiResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn front_doors() {
+        let id = "abcdefghijklmnopqrstuvwxyz012345";
+        let url = |path: &str| FrontDoor::FunctionUrl {
+            url_id: id.into(),
+            path: path.into(),
+        };
+        assert_eq!(
+            front_door(
+                Some(&format!("{id}.lambda-url.us-east-1.localhost:4566")),
+                "/a?b"
+            ),
+            Some(url("/a?b"))
+        );
+        assert_eq!(
+            front_door(None, &format!("/_eddy/urls/{id}/x/y")),
+            Some(url("/x/y"))
+        );
+        assert_eq!(
+            front_door(None, &format!("/_eddy/urls/{id}")),
+            Some(url("/"))
+        );
+        assert_eq!(front_door(Some("localhost:4566"), "/"), None);
+        assert_eq!(
+            front_door(Some("short.lambda-url.us-east-1.localhost"), "/"),
+            None
+        );
+        assert_eq!(front_door(Some("photos.s3.localhost"), "/"), None);
+        assert_eq!(front_door(None, "/_eddy/health"), None);
+    }
 
     #[test]
     fn query_parsing_decodes_and_keeps_order() {

@@ -1,0 +1,154 @@
+//! The HTTP entry points in front of functions: Lambda function URLs, served on the
+//! same port as the AWS APIs at `<url-id>.lambda-url.<region>.localhost` or at
+//! `/_eddy/urls/<url-id>/...`. A request becomes the payload-2.0 event, the function runs
+//! synchronously in a warm environment when there is one, and its answer becomes the HTTP
+//! response, as AWS maps them.
+
+use bytes::Bytes;
+use gateway::{Cors, EventContext, HttpRequest, HttpResponse, IamCaller};
+use http::StatusCode;
+use wire::identity::Principal;
+use wire::{ApiRequest, ApiResponse, BoxFuture, FrontDoor};
+
+/// The largest request a function URL passes to its function (Lambda's synchronous
+/// payload limit; the event's encoding is counted by the invoke itself).
+pub const REQUEST_BYTES_MAX: usize = 6 * 1024 * 1024;
+
+/// Function URLs.
+pub struct FunctionUrls {
+    lambda: lambda::Lambda,
+}
+
+impl FunctionUrls {
+    pub fn new(lambda: lambda::Lambda) -> Self {
+        Self { lambda }
+    }
+}
+
+fn to_api(resp: HttpResponse) -> ApiResponse {
+    let mut r = http::Response::new(resp.body);
+    *r.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    for (k, v) in resp.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(&v),
+        ) {
+            r.headers_mut().append(name, value);
+        }
+    }
+    r
+}
+
+fn message(status: u16, text: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Bytes::from(serde_json::json!({ "Message": text }).to_string()),
+    }
+}
+
+impl FunctionUrls {
+    async fn serve(&self, req: ApiRequest) -> HttpResponse {
+        let host = req
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let Some(FrontDoor::FunctionUrl { url_id, path }) =
+            wire::front_door(Some(&host), &req.path)
+        else {
+            return gateway::not_found();
+        };
+        let Some(url) = self.lambda.function_url(&url_id) else {
+            return message(403, "Forbidden");
+        };
+        if url.auth_type == "AWS_IAM" && matches!(req.caller.as_ref(), Principal::Anonymous) {
+            return message(403, "Forbidden");
+        }
+        let raw_query = req
+            .query
+            .iter()
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let http_req = HttpRequest {
+            method: req.method.to_string(),
+            raw_path: path,
+            raw_query,
+            headers: req
+                .headers
+                .iter()
+                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_string())))
+                .collect(),
+            body: req.body.clone(),
+            source_ip: "127.0.0.1".into(),
+            time_ms: wire::time::now_ms(),
+        };
+        let cors = Cors::from_json(&url.cors);
+        if let Some(pre) = cors.preflight(&http_req) {
+            return pre;
+        }
+        if req.body.len() > REQUEST_BYTES_MAX {
+            return message(
+                413,
+                &format!(
+                    "Request must be smaller than {REQUEST_BYTES_MAX} bytes for the InvokeFunction operation"
+                ),
+            );
+        }
+        let mut ctx = EventContext::function_url(
+            &url_id,
+            host.split(':').next().unwrap_or_default(),
+            wire::ACCOUNT_ID,
+            &req.request_id,
+        );
+        if !matches!(req.caller.as_ref(), Principal::Anonymous) {
+            let arn = req.caller.arn();
+            ctx.authorizer = Some(
+                IamCaller {
+                    access_key: String::new(),
+                    account_id: wire::ACCOUNT_ID.into(),
+                    caller_id: arn.clone(),
+                    user_arn: arn.clone(),
+                    user_id: arn,
+                }
+                .authorizer(),
+            );
+        }
+        let event = gateway::event_v2(&http_req, &ctx);
+        let mut resp = match self
+            .lambda
+            .invoke_for_http(&url.function_arn, event.to_string().into_bytes())
+            .await
+        {
+            Ok(r) if r.function_error => gateway::function_error(),
+            Ok(r) => gateway::response_v2(&r.payload),
+            Err(lambda::HttpInvokeError::Throttled) => gateway::throttled(),
+            Err(lambda::HttpInvokeError::Timeout) => gateway::timeout(),
+            Err(lambda::HttpInvokeError::NotFound) => message(404, "Not Found"),
+            Err(e) => {
+                tracing::warn!("function URL {}: {e:?}", url.function_arn);
+                gateway::function_error()
+            }
+        };
+        cors.apply(&http_req, &mut resp);
+        resp
+    }
+}
+
+impl wire::Service for FunctionUrls {
+    fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse> {
+        Box::pin(async move { to_api(self.serve(req).await) })
+    }
+
+    fn error(&self, status: StatusCode, _code: &str, message_text: &str) -> ApiResponse {
+        to_api(message(status.as_u16(), message_text))
+    }
+}
