@@ -167,6 +167,7 @@ fn api_request(
         method: parts.method,
         path,
         query: wire::parse_query(raw_query),
+        raw_query: raw_query.to_owned(),
         headers: parts.headers,
         body,
         region,

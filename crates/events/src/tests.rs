@@ -90,6 +90,7 @@ fn request(method: http::Method, path: &str, headers: http::HeaderMap, body: Val
         method,
         path: path.to_string(),
         query: vec![],
+        raw_query: String::new(),
         headers,
         body: body.to_string().into(),
         region: "us-east-1".into(),

@@ -39,7 +39,24 @@ fn to_api(resp: HttpResponse) -> ApiResponse {
     r
 }
 
-fn message(status: u16, text: &str) -> HttpResponse {
+/// The request as the gateway core sees it; `path` is what the function is told.
+pub(crate) fn http_request(req: &ApiRequest, path: String) -> HttpRequest {
+    HttpRequest {
+        method: req.method.to_string(),
+        raw_path: path,
+        raw_query: req.raw_query.clone(),
+        headers: req
+            .headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_string())))
+            .collect(),
+        body: req.body.clone(),
+        source_ip: "127.0.0.1".into(),
+        time_ms: wire::time::now_ms(),
+    }
+}
+
+pub(crate) fn message(status: u16, text: &str) -> HttpResponse {
     HttpResponse {
         status,
         headers: vec![("content-type".into(), "application/json".into())],
@@ -66,31 +83,7 @@ impl FunctionUrls {
         if url.auth_type == "AWS_IAM" && matches!(req.caller.as_ref(), Principal::Anonymous) {
             return message(403, "Forbidden");
         }
-        let raw_query = req
-            .query
-            .iter()
-            .map(|(k, v)| {
-                if v.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{k}={v}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("&");
-        let http_req = HttpRequest {
-            method: req.method.to_string(),
-            raw_path: path,
-            raw_query,
-            headers: req
-                .headers
-                .iter()
-                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_string())))
-                .collect(),
-            body: req.body.clone(),
-            source_ip: "127.0.0.1".into(),
-            time_ms: wire::time::now_ms(),
-        };
+        let http_req = http_request(&req, path);
         let cors = Cors::from_json(&url.cors);
         if let Some(pre) = cors.preflight(&http_req) {
             return pre;

@@ -188,6 +188,7 @@ impl ParamCache {
             method: Method::POST,
             path: "/".into(),
             query: vec![],
+            raw_query: String::new(),
             headers,
             body: call.body.to_string().into(),
             region: region.clone(),

@@ -322,6 +322,7 @@ mod tests {
             method,
             path: path.into(),
             query: wire::parse_query(query),
+            raw_query: query.to_string(),
             headers: h,
             body: Default::default(),
             region: "us-east-1".into(),

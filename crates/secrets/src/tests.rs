@@ -131,6 +131,7 @@ fn request(op: &str, body: Value) -> ApiRequest {
         method: http::Method::POST,
         path: "/".into(),
         query: vec![],
+        raw_query: String::new(),
         headers,
         body: body.to_string().into(),
         region: "us-east-1".into(),

@@ -49,6 +49,7 @@ impl Fixture {
             method: http::Method::POST,
             path: "/".into(),
             query: vec![],
+            raw_query: String::new(),
             headers,
             body: body.to_string().into(),
             region: "us-east-1".into(),

@@ -23,6 +23,8 @@ pub struct ApiRequest {
     pub path: String,
     /// Query parameters, percent-decoded, in wire order.
     pub query: Vec<(String, String)>,
+    /// The query string as sent (for the HTTP entry points, which pass it on verbatim).
+    pub raw_query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
     /// The region of the request's signature scope.
@@ -146,11 +148,22 @@ pub fn s3_bucket_from_host(host: &str) -> Option<String> {
 pub enum FrontDoor {
     /// A function URL: its id, and the path the function sees.
     FunctionUrl { url_id: String, path: String },
+    /// An API Gateway API: its id, and the path after the host (stage included).
+    Api { api_id: String, path: String },
 }
 
 /// Path-style addresses of function URLs, for clients that cannot set a Host header:
 /// `/_eddy/urls/<url-id>/<path>`.
 pub const FUNCTION_URL_PATH_PREFIX: &str = "/_eddy/urls/";
+/// Path-style addresses of APIs: `/_eddy/apis/<api-id>/<stage>/<path>`.
+pub const API_PATH_PREFIX: &str = "/_eddy/apis/";
+
+fn api_id_ok(id: &str) -> bool {
+    id.len() == 10
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
 
 fn function_url_id_ok(id: &str) -> bool {
     id.len() == 32
@@ -160,7 +173,8 @@ fn function_url_id_ok(id: &str) -> bool {
 }
 
 /// The front door a request is for, from its Host header (`<url-id>.lambda-url.<region>.
-/// <anything>`) or its path (`/_eddy/urls/<url-id>/...`), or `None` for AWS APIs.
+/// <anything>`, `<api-id>.execute-api.<anything>`) or its path (`/_eddy/urls/<url-id>/...`,
+/// `/_eddy/apis/<api-id>/...`), or `None` for AWS APIs.
 pub fn front_door(host: Option<&str>, path: &str) -> Option<FrontDoor> {
     if let Some(rest) = path.strip_prefix(FUNCTION_URL_PATH_PREFIX) {
         let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
@@ -169,16 +183,29 @@ pub fn front_door(host: Option<&str>, path: &str) -> Option<FrontDoor> {
             path: format!("/{tail}"),
         });
     }
+    if let Some(rest) = path.strip_prefix(API_PATH_PREFIX) {
+        let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        return api_id_ok(id).then(|| FrontDoor::Api {
+            api_id: id.to_string(),
+            path: format!("/{tail}"),
+        });
+    }
     let host = host?.to_ascii_lowercase();
     let mut labels = host.split('.');
     let id = labels.next()?;
-    if labels.next()? != "lambda-url" || labels.next().is_none() || !function_url_id_ok(id) {
-        return None;
+    let kind = labels.next()?;
+    labels.next()?;
+    match kind {
+        "lambda-url" if function_url_id_ok(id) => Some(FrontDoor::FunctionUrl {
+            url_id: id.to_string(),
+            path: path.to_string(),
+        }),
+        "execute-api" if api_id_ok(id) => Some(FrontDoor::Api {
+            api_id: id.to_string(),
+            path: path.to_string(),
+        }),
+        _ => None,
     }
-    Some(FrontDoor::FunctionUrl {
-        url_id: id.to_string(),
-        path: path.to_string(),
-    })
 }
 
 /// Decodes `%XX` escapes; invalid escapes are kept as written.
@@ -297,6 +324,22 @@ mod tests {
         );
         assert_eq!(front_door(Some("photos.s3.localhost"), "/"), None);
         assert_eq!(front_door(None, "/_eddy/health"), None);
+        let api = |path: &str| FrontDoor::Api {
+            api_id: "a1b2c3d4e5".into(),
+            path: path.into(),
+        };
+        assert_eq!(
+            front_door(Some("a1b2c3d4e5.execute-api.localhost:4566"), "/prod/x"),
+            Some(api("/prod/x"))
+        );
+        assert_eq!(
+            front_door(None, "/_eddy/apis/a1b2c3d4e5/prod/x"),
+            Some(api("/prod/x"))
+        );
+        assert_eq!(
+            front_door(Some("toolong1234.execute-api.localhost"), "/"),
+            None
+        );
     }
 
     #[test]
