@@ -294,7 +294,6 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         internal,
     );
     edge.register("lambda", Arc::new(lambda.clone()));
-    edge.set_front_door(Arc::new(frontdoor::FunctionUrls::new(lambda.clone())));
     edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
     edge.register("events", Arc::new(events.clone()));
     let clock: Arc<dyn wire::time::Clock> = Arc::new(wire::time::SystemClock);
@@ -321,6 +320,20 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         "scheduler",
         Arc::new(events::Scheduler::new(events.clone())),
     );
+    let http_apis = apigw::HttpApis::open(
+        db.clone(),
+        clock.clone(),
+        apigw::ApigwConfig {
+            public_base: Some(reach.to_string()),
+            ..Default::default()
+        },
+    )
+    .context("loading HTTP APIs")?;
+    edge.register("apigateway", Arc::new(http_apis.clone()));
+    edge.set_front_door(Arc::new(frontdoor::FrontDoors::new(
+        lambda.clone(),
+        Some(http_apis.clone()),
+    )));
     edge.register(
         "s3",
         Arc::new(s3::S3::new(

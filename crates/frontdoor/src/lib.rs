@@ -1,6 +1,7 @@
-//! The HTTP entry points in front of functions: Lambda function URLs, served on the
-//! same port as the AWS APIs at `<url-id>.lambda-url.<region>.localhost` or at
-//! `/_eddy/urls/<url-id>/...`. A request becomes the payload-2.0 event, the function runs
+//! The HTTP entry points in front of functions, served on the same port as the AWS APIs:
+//! Lambda function URLs (`<url-id>.lambda-url.<region>.localhost`, or
+//! `/_eddy/urls/<url-id>/...`) and API Gateway HTTP APIs (`<api-id>.execute-api.localhost`,
+//! or `/_eddy/apis/<api-id>/...`). A request becomes AWS's event, the function runs
 //! synchronously in a warm environment when there is one, and its answer becomes the HTTP
 //! response, as AWS maps them.
 
@@ -14,14 +15,17 @@ use wire::{ApiRequest, ApiResponse, BoxFuture, FrontDoor};
 /// payload limit; the event's encoding is counted by the invoke itself).
 pub const REQUEST_BYTES_MAX: usize = 6 * 1024 * 1024;
 
-/// Function URLs.
-pub struct FunctionUrls {
+mod apis;
+
+/// Function URLs and API Gateway HTTP APIs.
+pub struct FrontDoors {
     lambda: lambda::Lambda,
+    apis: Option<apigw::HttpApis>,
 }
 
-impl FunctionUrls {
-    pub fn new(lambda: lambda::Lambda) -> Self {
-        Self { lambda }
+impl FrontDoors {
+    pub fn new(lambda: lambda::Lambda, apis: Option<apigw::HttpApis>) -> Self {
+        Self { lambda, apis }
     }
 }
 
@@ -64,7 +68,7 @@ pub(crate) fn message(status: u16, text: &str) -> HttpResponse {
     }
 }
 
-impl FunctionUrls {
+impl FrontDoors {
     async fn serve(&self, req: ApiRequest) -> HttpResponse {
         let host = req
             .headers
@@ -72,11 +76,22 @@ impl FunctionUrls {
             .and_then(|h| h.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let Some(FrontDoor::FunctionUrl { url_id, path }) =
-            wire::front_door(Some(&host), &req.path)
-        else {
-            return gateway::not_found();
-        };
+        match wire::front_door(Some(&host), &req.path) {
+            Some(FrontDoor::FunctionUrl { url_id, path }) => {
+                self.serve_url(req, host, url_id, path).await
+            }
+            Some(FrontDoor::Api { api_id, path }) => self.serve_api(req, api_id, path).await,
+            None => gateway::not_found(),
+        }
+    }
+
+    async fn serve_url(
+        &self,
+        req: ApiRequest,
+        host: String,
+        url_id: String,
+        path: String,
+    ) -> HttpResponse {
         let Some(url) = self.lambda.function_url(&url_id) else {
             return message(403, "Forbidden");
         };
@@ -136,7 +151,7 @@ impl FunctionUrls {
     }
 }
 
-impl wire::Service for FunctionUrls {
+impl wire::Service for FrontDoors {
     fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse> {
         Box::pin(async move { to_api(self.serve(req).await) })
     }
