@@ -26,7 +26,8 @@ pub fn needs_forced_continue<B>(req: &Request<B>) -> bool {
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim() == "0");
-    expects && empty
+    // Only HTTP/1.1 has interim responses written on the connection's byte stream.
+    req.version() == http::Version::HTTP_11 && expects && empty
 }
 
 /// A connection that writes `100 Continue` before the next response once the flag is set.
