@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import create_function, error_code, http_get, invoke, unique
+from conftest import DEFAULT_FLAGS, create_function, error_code, http_get, invoke, unique, wait_until
 
 
 def test_health_endpoint_shape(server):
@@ -135,3 +135,31 @@ def test_sigterm_stops_cleanly_and_state_survives(fresh_server):
     # Logs written before a graceful stop are kept too.
     streams = srv.client("logs").describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
     assert streams, "log streams from before the restart are gone"
+
+
+def test_http2_over_cleartext(server):
+    out = subprocess.run(
+        ["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", server.url + "/_eddy/health"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.stdout == "2 200", out
+
+
+def test_connections_past_the_limit_get_a_503(fresh_server):
+    import socket
+
+    srv = fresh_server(flags=[*DEFAULT_FLAGS, "--connections-max", "2"])
+    host, port = srv.url.rsplit("//", 1)[1].split(":")
+    held = [socket.create_connection((host, int(port))) for _ in range(2)]
+    try:
+        extra = socket.create_connection((host, int(port)))
+        extra.settimeout(10)
+        head = extra.recv(64)
+        assert head.startswith(b"HTTP/1.1 503"), head
+        extra.close()
+    finally:
+        for s in held:
+            s.close()
+    wait_until(lambda: srv.health()["status"] == "ok", timeout=10)
