@@ -3,8 +3,8 @@
 auto-deployed $default stage), APIs, routes, integrations, stages and
 deployments through boto3's apigatewayv2 client with the shapes and defaults
 AWS answers with, paging, tags on APIs and stages, AWS's errors for bad input
-and missing resources, REST APIs (v1) answering NotImplemented, and all of it
-surviving a kill -9.
+and missing resources, unimplemented REST API (v1) operations answering
+NotImplemented, and all of it surviving a kill -9.
 
 Requests to the APIs themselves (the data plane) are tested elsewhere."""
 
@@ -327,8 +327,10 @@ def api_with_integration(apigw):
         ("create_route", {"RouteKey": "FETCH /x"}, "BadRequestException", "Invalid route key: route key 'FETCH /x' has an unsupported method 'FETCH'."),
         ("create_route", {"RouteKey": "GET /{proxy+}/x"}, "BadRequestException", "Invalid route key: route key 'GET /{proxy+}/x' has a greedy path variable that is not the last segment."),
         ("create_route", {"RouteKey": "GET /{id}/{id}"}, "BadRequestException", "Invalid route key: route key 'GET /{id}/{id}' names path variable 'id' twice."),
-        ("create_route", {"RouteKey": "GET /x", "AuthorizationType": "JWT", "AuthorizerId": "abc1234"}, "BadRequestException", "Authorization type JWT needs an authorizer, and authorizers are not implemented in Eddy yet; use NONE or AWS_IAM."),
-        ("create_route", {"RouteKey": "GET /x", "AuthorizationType": "CUSTOM"}, "BadRequestException", "Authorization type CUSTOM needs an authorizer, and authorizers are not implemented in Eddy yet; use NONE or AWS_IAM."),
+        ("create_route", {"RouteKey": "GET /x", "AuthorizationType": "JWT", "AuthorizerId": "abc1234"}, "NotFoundException", "Invalid Authorizer identifier specified abc1234"),
+        ("create_route", {"RouteKey": "GET /x", "AuthorizationType": "CUSTOM"}, "BadRequestException", "Authorization type CUSTOM needs an authorizerId."),
+        ("create_authorizer", {"Name": "a", "AuthorizerType": "JWT", "IdentitySource": ["$request.header.Authorization"]}, "BadRequestException", "Invalid input: jwtConfiguration is required for JWT authorizers."),
+        ("get_authorizer", {"AuthorizerId": "nope12"}, "NotFoundException", "Invalid Authorizer identifier specified nope12"),
         ("create_route", {"RouteKey": "GET /x", "Target": "integrations/nope123"}, "BadRequestException", "Invalid target integrations/nope123: this API has no integration nope123."),
         ("create_integration", {"IntegrationType": "AWS_PROXY", "IntegrationUri": FN, "TimeoutInMillis": 30001}, "BadRequestException", "Invalid timeoutInMillis 30001: it must be between 50 and 30000."),
         ("create_integration", {"IntegrationType": "AWS_PROXY", "IntegrationUri": FN, "TimeoutInMillis": 10}, "BadRequestException", "Invalid timeoutInMillis 10: it must be between 50 and 30000."),
@@ -377,10 +379,11 @@ def test_an_api_of_another_region_is_not_found(server, apigw):
     assert api_id not in [a["ApiId"] for a in other.get_apis()["Items"]]
 
 
-def test_rest_apis_are_not_implemented(server):
+def test_unimplemented_rest_api_operations(server):
+    # REST APIs themselves are served (test_apigw_rest.py); API keys are not.
     v1 = server.client("apigateway")
     with pytest.raises(ClientError) as e:
-        v1.get_rest_apis()
+        v1.get_api_keys()
     assert http_status(e) == 501
     assert error_code(e) == "NotImplemented"
 

@@ -4,7 +4,9 @@
 
 use crate::error::{ApigwError, Result};
 use crate::model::{self, opt_bool, opt_str, opt_string_map};
-use crate::{ApiEntry, Deployment, HttpApis, API, DEPLOYMENT, INTEGRATION, ROUTE, STAGE};
+use crate::{
+    ApiEntry, Deployment, HttpApis, API, AUTHORIZER, DEPLOYMENT, INTEGRATION, ROUTE, STAGE,
+};
 use http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -23,7 +25,7 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    fn query(&self, name: &str) -> Option<&str> {
+    pub(crate) fn query(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .find(|(k, _)| k == name)
@@ -34,13 +36,13 @@ impl Call<'_> {
 /// The store writes of one change, and whether it changed what auto-deployed stages
 /// serve (so a new automatic deployment is due).
 #[derive(Default)]
-struct Tx {
+pub(crate) struct Tx {
     writes: Vec<ResourceWrite>,
-    redeploy: bool,
+    pub(crate) redeploy: bool,
 }
 
 impl Tx {
-    fn put(&mut self, kind: &str, scope: &str, name: &str, body: &Value) {
+    pub(crate) fn put(&mut self, kind: &str, scope: &str, name: &str, body: &Value) {
         self.writes.push(ResourceWrite::Put(Resource {
             kind: kind.into(),
             scope: scope.into(),
@@ -50,7 +52,7 @@ impl Tx {
         }));
     }
 
-    fn delete(&mut self, kind: &str, scope: &str, name: &str) {
+    pub(crate) fn delete(&mut self, kind: &str, scope: &str, name: &str) {
         self.writes.push(ResourceWrite::Delete {
             kind: kind.into(),
             scope: scope.into(),
@@ -59,7 +61,7 @@ impl Tx {
     }
 }
 
-fn bad(message: impl Into<String>) -> ApigwError {
+pub(crate) fn bad(message: impl Into<String>) -> ApigwError {
     ApigwError::BadRequest(message.into())
 }
 
@@ -95,7 +97,7 @@ fn deployment_not_found(id: &str) -> ApigwError {
     )
 }
 
-fn quota(limit_type: &'static str, what: &str, max: usize) -> ApigwError {
+pub(crate) fn quota(limit_type: &'static str, what: &str, max: usize) -> ApigwError {
     ApigwError::TooManyRequests {
         message: format!("The maximum number of {what} ({max}) has been reached."),
         limit_type,
@@ -103,7 +105,7 @@ fn quota(limit_type: &'static str, what: &str, max: usize) -> ApigwError {
 }
 
 /// A record as the API shows it: without Eddy's own `_` members.
-fn view(rec: &Value) -> Value {
+pub(crate) fn view(rec: &Value) -> Value {
     match rec {
         Value::Object(m) => Value::Object(
             m.iter()
@@ -116,7 +118,7 @@ fn view(rec: &Value) -> Value {
 }
 
 /// Copies `fields` that `body` carries (and that are not null) into `rec`.
-fn merge(rec: &mut Value, body: &Value, fields: &[&str]) {
+pub(crate) fn merge(rec: &mut Value, body: &Value, fields: &[&str]) {
     for f in fields {
         if let Some(v) = body.get(*f).filter(|v| !v.is_null()) {
             rec[*f] = v.clone();
@@ -133,7 +135,7 @@ fn port_of(authority: &str) -> Option<u16> {
 }
 
 /// A fresh id of `len` characters not in `taken`.
-fn fresh_id(len: usize, taken: impl Fn(&str) -> bool) -> String {
+pub(crate) fn fresh_id(len: usize, taken: impl Fn(&str) -> bool) -> String {
     loop {
         let id = model::alnum_id(len);
         if !taken(&id) {
@@ -204,7 +206,7 @@ impl HttpApis {
     }
 
     /// Reads the API `id` in `region`.
-    fn with_api<T>(
+    pub(crate) fn with_api<T>(
         &self,
         region: &str,
         id: &str,
@@ -222,7 +224,7 @@ impl HttpApis {
     /// Changes the API `id` under the writer lock: `f` edits a copy and names its writes;
     /// a change to routes or integrations deploys to the auto-deploy stages in the same
     /// commit; the copy replaces the API once the commit succeeded.
-    async fn change<T>(
+    pub(crate) async fn change<T>(
         &self,
         region: &str,
         id: &str,
@@ -400,6 +402,7 @@ impl HttpApis {
         let mut tx = Tx::default();
         for (kind, names) in [
             (ROUTE, api.routes.keys().collect::<Vec<_>>()),
+            (AUTHORIZER, api.authorizers.keys().collect()),
             (INTEGRATION, api.integrations.keys().collect()),
             (STAGE, api.stages.keys().collect()),
             (DEPLOYMENT, api.deployments.keys().collect()),
@@ -439,6 +442,7 @@ impl HttpApis {
             }
             model::check_route_key(&key, &route_keys(api, None))?;
             check_route_target(api, &route)?;
+            crate::authorizers::check_route_authorizer(api, &route)?;
             let rid = fresh_id(7, |r| api.routes.contains_key(r));
             route["routeId"] = json!(rid);
             route["_createdMs"] = json!(now);
@@ -474,8 +478,16 @@ impl HttpApis {
                     m.remove("target");
                 }
             }
+            // Moving a route off CUSTOM or JWT drops its authorizer, as AWS does.
+            if matches!(route["authorizationType"].as_str(), Some("NONE" | "AWS_IAM")) {
+                if let Some(m) = route.as_object_mut() {
+                    m.remove("authorizerId");
+                    m.remove("authorizationScopes");
+                }
+            }
             model::check_authorization(&route)?;
             check_route_target(api, &route)?;
+            crate::authorizers::check_route_authorizer(api, &route)?;
             tx.put(ROUTE, id, rid, &route);
             api.routes.insert(rid.to_string(), route.clone());
             tx.redeploy = true;
@@ -954,6 +966,7 @@ impl HttpApis {
                 self.delete_deployment(region, id, did).await?;
                 none
             }
+            (_, ["apis", id, "authorizers", rest @ ..]) => self.authorizers(call, id, rest).await?,
             (&Method::GET | &Method::POST | &Method::DELETE, ["tags", rest @ ..])
                 if !rest.is_empty() =>
             {
@@ -1220,11 +1233,8 @@ impl wire::Service for HttpApis {
     fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse> {
         Box::pin(async move {
             let Some(rest) = req.path.strip_prefix("/v2/") else {
-                return ApigwError::NotImplemented(format!(
-                    "Eddy does not implement API Gateway REST APIs (v1, {} {}) yet; use HTTP APIs (apigatewayv2).",
-                    req.method, req.path
-                ))
-                .into_response();
+                // REST APIs (v1): everything of the signing name but `/v2/`.
+                return self.handle_rest(&req).await;
             };
             let body = if req.body.is_empty() {
                 json!({})

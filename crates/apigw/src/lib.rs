@@ -1,18 +1,23 @@
 //! API Gateway v2 HTTP APIs (rest-json, `apigateway/2018-11-29`): the control plane
-//! (APIs, routes, integrations, stages, deployments, tags) and [`HttpApis::resolve`],
+//! (APIs, routes, integrations, authorizers, stages, deployments, tags) and [`HttpApis::resolve`],
 //! the lookup the data plane asks which integration answers a request.
 //!
 //! Invariants: the state lives in memory and is written through to the store under one
 //! writer lock, memory changing only after its commit succeeded; an API's records
-//! (routes, integrations, stages, deployments) are stored and deleted with it in one
+//! (routes, integrations, authorizers, stages, deployments) are stored and deleted with it in one
 //! transaction. Every route key stored compiles in `gateway::RouteTable`; the compiled
 //! tables are built when an API or deployment changes, never per request.
 
 mod api;
+mod authorizers;
 mod error;
 pub mod model;
+mod rest;
+pub mod rest_model;
 
+pub use authorizers::{Authorizer, AuthorizerKind, JWT_IDENTITY_DEFAULT};
 pub use error::ApigwError;
+pub use rest::{RestResolved, RestTarget};
 
 use error::Result;
 use serde_json::Value;
@@ -58,6 +63,7 @@ impl Default for ApigwConfig {
 const API: &str = "apigw.api";
 const ROUTE: &str = "apigw.route";
 const INTEGRATION: &str = "apigw.integration";
+const AUTHORIZER: &str = "apigw.authorizer";
 const STAGE: &str = "apigw.stage";
 const DEPLOYMENT: &str = "apigw.deployment";
 
@@ -81,6 +87,8 @@ pub enum Resolved {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteTarget {
     pub api_id: String,
+    /// The API's region, for the route's `execute-api` ARN.
+    pub region: String,
     /// The stage's name (`$default` or a name).
     pub stage: String,
     /// The route key as configured, e.g. `GET /items/{id}` or `$default`.
@@ -94,8 +102,13 @@ pub struct RouteTarget {
     pub integration: Integration,
     /// The API's corsConfiguration.
     pub cors: Option<Value>,
-    /// `NONE` or `AWS_IAM`.
+    /// `NONE`, `AWS_IAM`, `CUSTOM` or `JWT`.
     pub authorization_type: String,
+    /// The route's authorizer, for `CUSTOM` and `JWT` routes. `None` on such a route
+    /// means its authorizer is gone from the configuration served (answer 500).
+    pub authorizer: Option<Authorizer>,
+    /// The route's authorizationScopes (JWT routes).
+    pub authorization_scopes: Vec<String>,
 }
 
 /// What a route calls.
@@ -149,16 +162,27 @@ impl Integration {
 #[derive(Debug, Default)]
 struct Compiled {
     table: gateway::RouteTable,
-    /// Route key to its authorization type and integration (`None`: no target).
-    routes: HashMap<String, (String, Option<Integration>)>,
+    /// By route key.
+    routes: HashMap<String, CompiledRoute>,
+}
+
+/// What a route does once matched.
+#[derive(Debug)]
+struct CompiledRoute {
+    authorization_type: String,
+    authorizer: Option<Authorizer>,
+    authorization_scopes: Vec<String>,
+    /// `None`: no target.
+    integration: Option<Integration>,
 }
 
 impl Compiled {
     /// Compiles `routes` (records in any order; ties between equally specific keys go to
-    /// the route created first) against `integrations` (records by id).
+    /// the route created first) against `integrations` and `authorizers` (records by id).
     fn build<'a>(
         routes: impl Iterator<Item = &'a Value>,
         integrations: &BTreeMap<String, Value>,
+        authorizers: &BTreeMap<String, Value>,
     ) -> Compiled {
         let mut routes: Vec<&Value> = routes.collect();
         routes.sort_by_key(|r| {
@@ -190,23 +214,53 @@ impl Compiled {
                 .and_then(|t| t.strip_prefix("integrations/"))
                 .and_then(|id| integrations.get(id))
                 .and_then(Integration::from_record);
-            let auth = r["authorizationType"]
+            let authorization_type = r["authorizationType"]
                 .as_str()
                 .unwrap_or("NONE")
                 .to_string();
-            map.insert(key.to_string(), (auth, integration));
+            let authorizer = match authorization_type.as_str() {
+                "CUSTOM" | "JWT" => r["authorizerId"]
+                    .as_str()
+                    .and_then(|id| authorizers.get(id))
+                    .and_then(Authorizer::from_record),
+                _ => None,
+            };
+            let authorization_scopes = r["authorizationScopes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            map.insert(
+                key.to_string(),
+                CompiledRoute {
+                    authorization_type,
+                    authorizer,
+                    authorization_scopes,
+                    integration,
+                },
+            );
         }
         Compiled { table, routes: map }
     }
 
     /// Compiles a deployment's stored snapshot.
     fn from_snapshot(snapshot: &Value) -> Compiled {
-        let integrations: BTreeMap<String, Value> = snapshot["integrations"]
-            .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+        let by_id = |name: &str| -> BTreeMap<String, Value> {
+            snapshot[name]
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        };
         let routes = snapshot["routes"].as_array().map(Vec::as_slice);
-        Compiled::build(routes.unwrap_or_default().iter(), &integrations)
+        Compiled::build(
+            routes.unwrap_or_default().iter(),
+            &by_id("integrations"),
+            &by_id("authorizers"),
+        )
     }
 }
 
@@ -226,6 +280,7 @@ struct ApiEntry {
     record: Value,
     routes: BTreeMap<String, Value>,
     integrations: BTreeMap<String, Value>,
+    authorizers: BTreeMap<String, Value>,
     /// By stage name.
     stages: BTreeMap<String, Value>,
     deployments: BTreeMap<String, Arc<Deployment>>,
@@ -240,6 +295,7 @@ impl ApiEntry {
             record,
             routes: BTreeMap::new(),
             integrations: BTreeMap::new(),
+            authorizers: BTreeMap::new(),
             stages: BTreeMap::new(),
             deployments: BTreeMap::new(),
             live: Arc::default(),
@@ -247,7 +303,11 @@ impl ApiEntry {
     }
 
     fn recompile(&mut self) {
-        self.live = Arc::new(Compiled::build(self.routes.values(), &self.integrations));
+        self.live = Arc::new(Compiled::build(
+            self.routes.values(),
+            &self.integrations,
+            &self.authorizers,
+        ));
     }
 
     fn id(&self) -> &str {
@@ -266,6 +326,7 @@ impl ApiEntry {
         serde_json::json!({
             "routes": self.routes.values().collect::<Vec<_>>(),
             "integrations": self.integrations,
+            "authorizers": self.authorizers,
         })
     }
 
@@ -313,6 +374,8 @@ struct Inner {
     /// Every API with its routes, integrations, stages and deployments, written through
     /// to the store; read by `resolve` without waiting for writers' store commits.
     live: Live<State>,
+    /// The REST APIs (v1), in their own state: see `rest`.
+    rest: Live<rest::RestState>,
 }
 
 impl HttpApis {
@@ -331,7 +394,7 @@ impl HttpApis {
                 Err(e) => tracing::warn!("skipping unreadable API {}: {e}", r.name),
             }
         }
-        for kind in [ROUTE, INTEGRATION, STAGE, DEPLOYMENT] {
+        for kind in [ROUTE, INTEGRATION, AUTHORIZER, STAGE, DEPLOYMENT] {
             for r in store.resources(kind)? {
                 let (Some(api), Ok(v)) = (
                     st.apis.get_mut(&r.scope),
@@ -346,6 +409,9 @@ impl HttpApis {
                     }
                     INTEGRATION => {
                         api.integrations.insert(r.name, v);
+                    }
+                    AUTHORIZER => {
+                        api.authorizers.insert(r.name, v);
                     }
                     STAGE => {
                         api.stages.insert(r.name, v);
@@ -364,11 +430,13 @@ impl HttpApis {
         for api in st.apis.values_mut() {
             api.recompile();
         }
+        let rest = rest::load(store.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 clock,
                 cfg,
                 live: Live::new(store, st),
+                rest,
             }),
         })
     }
@@ -389,7 +457,7 @@ impl HttpApis {
     /// now; any other stage serves its deployment's snapshot.
     pub fn resolve(&self, api_id: &str, method: &str, path: &str) -> Resolved {
         let path = path.split('?').next().unwrap_or_default();
-        let (stage, compiled, rest, cors, vars) = {
+        let (stage, compiled, rest, cors, vars, region) = {
             let st = self.live().read();
             let Some(api) = st.apis.get(api_id) else {
                 return Resolved::NoApi;
@@ -420,16 +488,21 @@ impl HttpApis {
                 })
                 .unwrap_or_default();
             let name = stage["stageName"].as_str().unwrap_or_default().to_string();
-            (name, compiled, rest.into_owned(), api.cors(), vars)
+            let region = api.region.clone();
+            (name, compiled, rest.into_owned(), api.cors(), vars, region)
         };
         let Some(found) = compiled.table.find(method, &rest) else {
             return Resolved::NoRoute { cors };
         };
-        let Some((auth, Some(integration))) = compiled.routes.get(&found.route_key) else {
+        let Some(route) = compiled.routes.get(&found.route_key) else {
+            return Resolved::NoRoute { cors };
+        };
+        let Some(integration) = &route.integration else {
             return Resolved::NoRoute { cors };
         };
         Resolved::Route(Box::new(RouteTarget {
             api_id: api_id.to_string(),
+            region,
             stage,
             route_key: found.route_key,
             path: rest,
@@ -437,7 +510,9 @@ impl HttpApis {
             stage_variables: vars,
             integration: integration.clone(),
             cors,
-            authorization_type: auth.clone(),
+            authorization_type: route.authorization_type.clone(),
+            authorizer: route.authorizer.clone(),
+            authorization_scopes: route.authorization_scopes.clone(),
         }))
     }
 }

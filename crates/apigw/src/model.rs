@@ -282,26 +282,43 @@ pub fn check_route_key(key: &str, others: &[String]) -> Result<()> {
         .map_err(|e| bad(format!("Invalid route key: {e}.")))
 }
 
-/// Checks a route's authorization: Eddy answers NONE and AWS_IAM routes.
+/// Checks a route's authorization: NONE and AWS_IAM take no authorizer; CUSTOM and JWT
+/// need one (that it exists and has the right type is checked against the API).
 pub fn check_authorization(rec: &Value) -> Result<()> {
     let kind = opt_str(rec, "authorizationType")?.unwrap_or("NONE");
-    match kind {
-        "NONE" | "AWS_IAM" => {}
-        "JWT" | "CUSTOM" => {
+    let authorizer = opt_str(rec, "authorizerId")?;
+    match (kind, authorizer) {
+        ("NONE" | "AWS_IAM", None) | ("JWT" | "CUSTOM", Some(_)) => {}
+        ("NONE" | "AWS_IAM", Some(_)) => {
             return Err(bad(format!(
-                "Authorization type {kind} needs an authorizer, and authorizers are not implemented in Eddy yet; use NONE or AWS_IAM."
+                "Authorization type {kind} takes no authorizerId; use CUSTOM or JWT."
             )))
         }
-        other => {
+        ("JWT" | "CUSTOM", None) => {
+            return Err(bad(format!(
+                "Authorization type {kind} needs an authorizerId."
+            )))
+        }
+        (other, _) => {
             return Err(bad(format!(
                 "Invalid authorizationType {other}: use NONE, AWS_IAM, CUSTOM or JWT."
             )))
         }
     }
-    if opt_str(rec, "authorizerId")?.is_some() {
-        return Err(bad(
-            "Authorizers are not implemented in Eddy yet; remove authorizerId.",
-        ));
+    match rec.get("authorizationScopes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+            if !a.is_empty() && kind != "JWT" {
+                return Err(bad(
+                    "authorizationScopes are supported only for JWT routes in HTTP APIs.",
+                ));
+            }
+        }
+        Some(_) => {
+            return Err(bad(
+                "Invalid input: authorizationScopes must be a list of strings.",
+            ))
+        }
     }
     if opt_bool(rec, "apiKeyRequired")? == Some(true) {
         return Err(bad("API keys are not supported for HTTP APIs."));

@@ -348,8 +348,8 @@ async fn errors_are_aws_errors() {
         (Method::POST, p("routes"), json!({"routeKey": "GET /{proxy+}/x"}), "BadRequestException: Invalid route key: route key 'GET /{proxy+}/x' has a greedy path variable that is not the last segment."),
         (Method::POST, p("routes"), json!({"routeKey": "GET /b", "target": "integrations/zzzzzzz"}), "BadRequestException: Invalid target integrations/zzzzzzz: this API has no integration zzzzzzz."),
         (Method::POST, p("routes"), json!({"routeKey": "GET /b", "target": "lambda"}), "BadRequestException: Invalid target lambda: a route's target must be integrations/<integration id>."),
-        (Method::POST, p("routes"), json!({"routeKey": "GET /b", "authorizationType": "JWT"}), "BadRequestException: Authorization type JWT needs an authorizer, and authorizers are not implemented in Eddy yet; use NONE or AWS_IAM."),
-        (Method::POST, p("routes"), json!({"routeKey": "GET /b", "authorizationType": "CUSTOM"}), "BadRequestException: Authorization type CUSTOM needs an authorizer, and authorizers are not implemented in Eddy yet; use NONE or AWS_IAM."),
+        (Method::POST, p("routes"), json!({"routeKey": "GET /b", "authorizationType": "JWT"}), "BadRequestException: Authorization type JWT needs an authorizerId."),
+        (Method::POST, p("routes"), json!({"routeKey": "GET /b", "authorizationType": "CUSTOM"}), "BadRequestException: Authorization type CUSTOM needs an authorizerId."),
         (Method::POST, p("routes"), json!({"routeKey": "GET /b", "apiKeyRequired": true}), "BadRequestException: API keys are not supported for HTTP APIs."),
         (Method::POST, p("routes"), json!({}), "BadRequestException: Invalid input: routeKey is required."),
         (Method::PATCH, p(&format!("routes/{route}")), json!({"routeKey": "GET /a/"}), "BadRequestException: Invalid route key: route key 'GET /a/' has an empty path segment."),
@@ -362,7 +362,7 @@ async fn errors_are_aws_errors() {
         (Method::POST, p("deployments"), json!({"stageName": "dev"}), "NotFoundException: Invalid stage identifier specified dev"),
         (Method::GET, "apis?maxResults=0".into(), json!({}), "BadRequestException: Invalid maxResults 0: it must be a positive integer."),
         (Method::GET, "apis?nextToken=%25%25".into(), json!({}), "BadRequestException: Invalid nextToken specified."),
-        (Method::GET, "apis/x/authorizers".into(), json!({}), "NotImplemented: Eddy does not implement GET /v2/apis/x/authorizers in API Gateway v2 yet."),
+        (Method::GET, "apis/nope123456/authorizers".into(), json!({}), "NotFoundException: Invalid API identifier specified 000000000000:nope123456"),
         (Method::GET, "tags/arn:aws:apigateway:us-east-1::/apis/nope123456".into(), json!({}), "NotFoundException: Invalid resource identifier specified arn:aws:apigateway:us-east-1::/apis/nope123456"),
     ];
     for (method, path, body, expected) in cases {
@@ -552,4 +552,114 @@ async fn auto_deploy_keeps_one_deployment_per_stage() {
         resolved(&f.apis, id, "GET /r4"),
         "$default | GET /r4 | /r4 |  | other@2.0"
     );
+}
+
+const AUTH_URI: &str = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:auth/invocations";
+
+#[tokio::test]
+#[rustfmt::skip]
+async fn authorizers_are_checked() {
+    let f = Fixture::new();
+    let api = f.api().await;
+    let p = |rest: &str| format!("apis/{api}/{rest}");
+    let lambda = json!({"name": "lam", "authorizerType": "REQUEST", "authorizerUri": AUTH_URI, "authorizerPayloadFormatVersion": "2.0", "identitySource": ["$request.header.Authorization"]});
+    let with = |extra: Value| {
+        let mut b = lambda.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"authorizerType": "REQUEST"}), "BadRequestException: Invalid input: name is required."),
+        (json!({"name": "x", "authorizerType": "TOKEN"}), "BadRequestException: Invalid authorizerType TOKEN: use REQUEST or JWT."),
+        (json!({"name": "x", "authorizerType": "REQUEST"}), "BadRequestException: Invalid input: authorizerUri is required for REQUEST authorizers."),
+        (with(json!({"authorizerUri": "nope"})), "BadRequestException: Invalid authorizerUri nope: use arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function-arn>/invocations."),
+        (with(json!({"authorizerPayloadFormatVersion": "3.0"})), "BadRequestException: Invalid authorizerPayloadFormatVersion 3.0: use 1.0 or 2.0."),
+        (with(json!({"authorizerPayloadFormatVersion": "1.0", "enableSimpleResponses": true})), "BadRequestException: enableSimpleResponses is supported only for authorizerPayloadFormatVersion 2.0."),
+        (with(json!({"authorizerResultTtlInSeconds": 3601})), "BadRequestException: Invalid authorizerResultTtlInSeconds 3601: use 0 to 3600."),
+        (with(json!({"identitySource": [], "authorizerResultTtlInSeconds": 60})), "BadRequestException: Identity sources are required when authorizer caching is enabled."),
+        (with(json!({"identitySource": ["$request.body.x"]})), "BadRequestException: Invalid identity source $request.body.x: use $request.header.<name>, $request.querystring.<name>, $context.<name> or $stageVariables.<name>."),
+        (json!({"name": "j", "authorizerType": "JWT"}), "BadRequestException: Invalid input: jwtConfiguration is required for JWT authorizers."),
+        (json!({"name": "j", "authorizerType": "JWT", "jwtConfiguration": {"audience": ["a"]}}), "BadRequestException: Invalid input: jwtConfiguration.issuer is required."),
+        (json!({"name": "j", "authorizerType": "JWT", "jwtConfiguration": {"issuer": "https://i", "audience": []}}), "BadRequestException: Invalid input: jwtConfiguration.audience needs at least one entry."),
+        (json!({"name": "j", "authorizerType": "JWT", "jwtConfiguration": {"issuer": "ftp://i", "audience": ["a"]}}), "BadRequestException: Invalid issuer ftp://i: use an https:// URL (Eddy also takes http:// and file://)."),
+        (json!({"name": "j", "authorizerType": "JWT", "authorizerUri": AUTH_URI, "jwtConfiguration": {"issuer": "https://i", "audience": ["a"]}}), "BadRequestException: authorizerUri is only for REQUEST authorizers."),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(f.err(Method::POST, &p("authorizers"), body.clone()).await, expected, "{body}");
+    }
+
+    let lam = f.ok(Method::POST, &p("authorizers"), with(json!({"enableSimpleResponses": true, "authorizerResultTtlInSeconds": 300}))).await;
+    let lam_id = lam["authorizerId"].as_str().unwrap().to_string();
+    assert_eq!(lam["enableSimpleResponses"], true);
+    let jwt = f.ok(Method::POST, &p("authorizers"), json!({"name": "j", "authorizerType": "JWT", "jwtConfiguration": {"issuer": "https://issuer.example", "audience": ["api"]}})).await;
+    let jwt_id = jwt["authorizerId"].as_str().unwrap().to_string();
+    // A JWT authorizer reads the Authorization header unless told otherwise.
+    assert_eq!(jwt["identitySource"], json!(["$request.header.Authorization"]));
+    assert_eq!(f.ok(Method::GET, &p("authorizers"), json!({})).await["items"].as_array().unwrap().len(), 2);
+    assert_eq!(f.ok(Method::GET, &p(&format!("authorizers/{lam_id}")), json!({})).await["name"], "lam");
+    let updated = f.ok(Method::PATCH, &p(&format!("authorizers/{lam_id}")), json!({"authorizerResultTtlInSeconds": 0})).await;
+    assert_eq!(updated["authorizerResultTtlInSeconds"], 0);
+    assert_eq!(f.err(Method::PATCH, &p(&format!("authorizers/{lam_id}")), json!({"authorizerType": "JWT"})).await, "BadRequestException: The authorizerType of an authorizer cannot be changed; create another.");
+
+    // Routes name an authorizer of the right type.
+    let shop = f.lambda(&api, "shop").await;
+    let target = format!("integrations/{shop}");
+    let route_cases: Vec<(Value, String)> = vec![
+        (json!({"routeKey": "GET /a", "authorizationType": "CUSTOM", "authorizerId": "zzzzzz"}), "NotFoundException: Invalid Authorizer identifier specified zzzzzz".into()),
+        (json!({"routeKey": "GET /a", "authorizationType": "CUSTOM", "authorizerId": jwt_id}), format!("BadRequestException: Authorization type CUSTOM needs a REQUEST authorizer; {jwt_id} is not one.")),
+        (json!({"routeKey": "GET /a", "authorizationType": "NONE", "authorizerId": lam_id}), "BadRequestException: Authorization type NONE takes no authorizerId; use CUSTOM or JWT.".into()),
+        (json!({"routeKey": "GET /a", "authorizationType": "CUSTOM", "authorizerId": lam_id, "authorizationScopes": ["read"]}), "BadRequestException: authorizationScopes are supported only for JWT routes in HTTP APIs.".into()),
+    ];
+    for (body, expected) in route_cases {
+        assert_eq!(f.err(Method::POST, &p("routes"), body.clone()).await, expected, "{body}");
+    }
+    f.ok(Method::POST, &p("routes"), json!({"routeKey": "GET /lam", "target": target, "authorizationType": "CUSTOM", "authorizerId": lam_id})).await;
+    f.ok(Method::POST, &p("routes"), json!({"routeKey": "GET /jwt", "target": target, "authorizationType": "JWT", "authorizerId": jwt_id, "authorizationScopes": ["read"]})).await;
+    f.ok(Method::POST, &p("stages"), json!({"stageName": "$default", "autoDeploy": true})).await;
+    assert_eq!(f.err(Method::DELETE, &p(&format!("authorizers/{lam_id}")), json!({})).await, "ConflictException: Authorizer LAM is used by route(s) GET /lam; change or delete them first.".replace("LAM", &lam_id));
+
+    // resolve hands the data plane the authorizer, after a restart too.
+    for apis in [f.apis.clone(), f.reopened()] {
+        let Resolved::Route(t) = apis.resolve(&api, "GET", "/lam") else { panic!() };
+        assert_eq!(t.authorization_type, "CUSTOM");
+        assert_eq!(t.region, REGION);
+        assert_eq!(t.authorizer, Some(crate::Authorizer {
+            id: lam_id.clone(),
+            identity_sources: vec!["$request.header.Authorization".into()],
+            kind: crate::AuthorizerKind::Lambda {
+                function_arn: "arn:aws:lambda:us-east-1:000000000000:function:auth".into(),
+                payload_format_version: "2.0".into(),
+                simple_responses: true,
+                result_ttl_s: 0,
+                timeout_ms: crate::authorizers::LAMBDA_TIMEOUT_MS,
+            },
+        }));
+        let Resolved::Route(t) = apis.resolve(&api, "GET", "/jwt") else { panic!() };
+        assert_eq!(t.authorization_scopes, ["read"]);
+        assert_eq!(t.authorizer.unwrap().kind, crate::AuthorizerKind::Jwt { issuer: "https://issuer.example".into(), audience: vec!["api".into()] });
+    }
+
+    // A deployment keeps the authorizer as it was.
+    f.ok(Method::POST, &p("stages"), json!({"stageName": "v1"})).await;
+    f.ok(Method::POST, &p("deployments"), json!({"stageName": "v1"})).await;
+    f.ok(Method::PATCH, &p(&format!("authorizers/{lam_id}")), json!({"enableSimpleResponses": false})).await;
+    let simple = |path: &str| {
+        let Resolved::Route(t) = f.apis.resolve(&api, "GET", path) else { panic!() };
+        match t.authorizer.unwrap().kind {
+            crate::AuthorizerKind::Lambda { simple_responses, .. } => simple_responses,
+            _ => panic!(),
+        }
+    };
+    assert!(simple("/v1/lam"));
+    assert!(!simple("/lam"));
+
+    // Back to NONE drops the authorizer; then it can go.
+    let routes = f.ok(Method::GET, &p("routes"), json!({})).await;
+    let rid = routes["items"].as_array().unwrap().iter().find(|r| r["routeKey"] == "GET /lam").unwrap()["routeId"].as_str().unwrap().to_string();
+    let r = f.ok(Method::PATCH, &p(&format!("routes/{rid}")), json!({"authorizationType": "NONE"})).await;
+    assert_eq!(r.get("authorizerId"), None);
+    f.ok(Method::DELETE, &p(&format!("authorizers/{lam_id}")), json!({})).await;
+    assert_eq!(f.err(Method::GET, &p(&format!("authorizers/{lam_id}")), json!({})).await, format!("NotFoundException: Invalid Authorizer identifier specified {lam_id}"));
 }

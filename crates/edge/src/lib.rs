@@ -286,7 +286,14 @@ impl Edge {
             .iter()
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
             .collect();
-        let signed = parts.headers.contains_key(http::header::AUTHORIZATION)
+        // Only a SigV4 Authorization header is a signature: any other (a bearer token, a
+        // Lambda authorizer's identity source) belongs to the API and passes through, and
+        // the request is anonymous.
+        let signed = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("AWS4-"))
             || raw_query.contains("X-Amz-Signature=");
         let (caller, region) = if signed {
             let sreq = sigv4::Request {

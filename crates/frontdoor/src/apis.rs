@@ -1,6 +1,7 @@
 //! API Gateway HTTP APIs: the data plane. A request to an API's endpoint is resolved to a
-//! stage, a route and its integration (by `apigw`), then goes to a function (payload 1.0
-//! or 2.0) or to an HTTP backend, within the integration's timeout.
+//! stage, a route and its integration (by `apigw`), passes the route's authorizer if it
+//! has one (`auth`), then goes to a function (payload 1.0 or 2.0) or to an HTTP backend,
+//! within the integration's timeout.
 
 use crate::{http_request, message, FrontDoors};
 use apigw::{Integration, Resolved, RouteTarget};
@@ -62,6 +63,28 @@ impl FrontDoors {
         if req.body.len() > API_REQUEST_BYTES_MAX {
             return message(413, "Request Entity Too Large");
         }
+        let mut ctx = EventContext {
+            api_id: target.api_id.clone(),
+            domain_name: host.clone(),
+            domain_prefix: target.api_id.clone(),
+            stage: target.stage.clone(),
+            route_key: target.route_key.clone(),
+            path_parameters: target.path_parameters.clone(),
+            stage_variables: target.stage_variables.clone(),
+            request_id: req.request_id.clone(),
+            account_id: wire::ACCOUNT_ID.into(),
+            ..Default::default()
+        };
+        // The authorizer's answers get CORS headers too, as API Gateway adds them.
+        match self.authorize(&target, &http_req, &ctx).await {
+            Ok(authorizer) => ctx.authorizer = authorizer,
+            Err(mut resp) => {
+                if let Some(c) = &cors {
+                    c.apply(&http_req, &mut resp);
+                }
+                return resp;
+            }
+        }
         // The event's rawPath keeps the stage prefix, as AWS sends it; routes were matched
         // without it.
         let mut resp = match &target.integration {
@@ -73,8 +96,7 @@ impl FrontDoors {
                 self.call_function(
                     &http_req,
                     &target,
-                    &host,
-                    &req,
+                    &ctx,
                     function_arn,
                     payload_format_version,
                     *timeout_ms,
@@ -93,34 +115,20 @@ impl FrontDoors {
         resp
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn call_function(
         &self,
         http_req: &HttpRequest,
         target: &RouteTarget,
-        host: &str,
-        req: &ApiRequest,
+        ctx: &EventContext,
         function_arn: &str,
         version: &str,
         timeout_ms: u64,
     ) -> HttpResponse {
-        let ctx = EventContext {
-            api_id: target.api_id.clone(),
-            domain_name: host.to_string(),
-            domain_prefix: target.api_id.clone(),
-            stage: target.stage.clone(),
-            route_key: target.route_key.clone(),
-            path_parameters: target.path_parameters.clone(),
-            stage_variables: target.stage_variables.clone(),
-            request_id: req.request_id.clone(),
-            account_id: wire::ACCOUNT_ID.into(),
-            ..Default::default()
-        };
         let v1 = version == "1.0";
         let event = if v1 {
-            gateway::event_v1(http_req, &ctx)
+            gateway::event_v1(http_req, ctx)
         } else {
-            gateway::event_v2(http_req, &ctx)
+            gateway::event_v2(http_req, ctx)
         };
         let call = self
             .lambda

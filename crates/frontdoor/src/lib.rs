@@ -1,7 +1,8 @@
 //! The HTTP entry points in front of functions, served on the same port as the AWS APIs:
 //! Lambda function URLs (`<url-id>.lambda-url.<region>.localhost`, or
 //! `/_eddy/urls/<url-id>/...`) and API Gateway HTTP APIs (`<api-id>.execute-api.localhost`,
-//! or `/_eddy/apis/<api-id>/...`). A request becomes AWS's event, the function runs
+//! or `/_eddy/apis/<api-id>/...`) and REST APIs (the same host form, or
+//! `/_eddy/restapis/<api-id>/...`). A request becomes AWS's event, the function runs
 //! synchronously in a warm environment when there is one, and its answer becomes the HTTP
 //! response, as AWS maps them.
 
@@ -16,16 +17,23 @@ use wire::{ApiRequest, ApiResponse, BoxFuture, FrontDoor};
 pub const REQUEST_BYTES_MAX: usize = 6 * 1024 * 1024;
 
 mod apis;
+mod auth;
+mod rest;
 
 /// Function URLs and API Gateway HTTP APIs.
 pub struct FrontDoors {
     lambda: lambda::Lambda,
     apis: Option<apigw::HttpApis>,
+    auth: auth::AuthState,
 }
 
 impl FrontDoors {
     pub fn new(lambda: lambda::Lambda, apis: Option<apigw::HttpApis>) -> Self {
-        Self { lambda, apis }
+        Self {
+            lambda,
+            apis,
+            auth: auth::AuthState::new(std::sync::Arc::new(wire::time::SystemClock)),
+        }
     }
 }
 
@@ -80,7 +88,12 @@ impl FrontDoors {
             Some(FrontDoor::FunctionUrl { url_id, path }) => {
                 self.serve_url(req, host, url_id, path).await
             }
+            // REST and HTTP APIs share the host form; REST APIs keep their own index.
+            Some(FrontDoor::Api { api_id, path }) if self.is_rest_api(&api_id) => {
+                self.serve_rest(req, api_id, path).await
+            }
             Some(FrontDoor::Api { api_id, path }) => self.serve_api(req, api_id, path).await,
+            Some(FrontDoor::RestApi { api_id, path }) => self.serve_rest(req, api_id, path).await,
             None => gateway::not_found(),
         }
     }

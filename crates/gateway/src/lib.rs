@@ -6,7 +6,8 @@
 //!
 //! 1. [`Cors::preflight`], if the API or URL has CORS configured; an answer ends here.
 //! 2. [`RouteTable::find`] (function URLs skip this: everything is `$default`);
-//!    no match is [`not_found`].
+//!    no match is [`not_found`]. A route with an authorizer runs it next
+//!    ([`authorizer`] for Lambda authorizers, [`jwt`] for JWT authorizers).
 //! 3. [`event_v2`] or [`event_v1`], then invoke the function with that event.
 //! 4. [`response_v2`] or [`response_v1`] on its result, or [`function_error`],
 //!    [`throttled`], [`timeout`] when the invoke failed.
@@ -32,8 +33,10 @@
 //! Invariant: no IO, no clock, no HTTP server. Requests and responses are plain
 //! data; the request's arrival time and id come in from the caller.
 
+pub mod authorizer;
 mod cors;
 mod event;
+pub mod jwt;
 mod request;
 mod response;
 mod route;

@@ -150,6 +150,9 @@ pub enum FrontDoor {
     FunctionUrl { url_id: String, path: String },
     /// An API Gateway API: its id, and the path after the host (stage included).
     Api { api_id: String, path: String },
+    /// An API Gateway REST API by its path form: its id, and the path after the id
+    /// (stage included).
+    RestApi { api_id: String, path: String },
 }
 
 /// Path-style addresses of function URLs, for clients that cannot set a Host header:
@@ -157,6 +160,8 @@ pub enum FrontDoor {
 pub const FUNCTION_URL_PATH_PREFIX: &str = "/_eddy/urls/";
 /// Path-style addresses of APIs: `/_eddy/apis/<api-id>/<stage>/<path>`.
 pub const API_PATH_PREFIX: &str = "/_eddy/apis/";
+/// Path-style addresses of REST APIs: `/_eddy/restapis/<api-id>/<stage>/<path>`.
+pub const REST_API_PATH_PREFIX: &str = "/_eddy/restapis/";
 
 fn api_id_ok(id: &str) -> bool {
     id.len() == 10
@@ -174,7 +179,7 @@ fn function_url_id_ok(id: &str) -> bool {
 
 /// The front door a request is for, from its Host header (`<url-id>.lambda-url.<region>.
 /// <anything>`, `<api-id>.execute-api.<anything>`) or its path (`/_eddy/urls/<url-id>/...`,
-/// `/_eddy/apis/<api-id>/...`), or `None` for AWS APIs.
+/// `/_eddy/apis/<api-id>/...`, `/_eddy/restapis/<api-id>/...`), or `None` for AWS APIs.
 pub fn front_door(host: Option<&str>, path: &str) -> Option<FrontDoor> {
     if let Some(rest) = path.strip_prefix(FUNCTION_URL_PATH_PREFIX) {
         let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
@@ -186,6 +191,13 @@ pub fn front_door(host: Option<&str>, path: &str) -> Option<FrontDoor> {
     if let Some(rest) = path.strip_prefix(API_PATH_PREFIX) {
         let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
         return api_id_ok(id).then(|| FrontDoor::Api {
+            api_id: id.to_string(),
+            path: format!("/{tail}"),
+        });
+    }
+    if let Some(rest) = path.strip_prefix(REST_API_PATH_PREFIX) {
+        let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        return api_id_ok(id).then(|| FrontDoor::RestApi {
             api_id: id.to_string(),
             path: format!("/{tail}"),
         });
@@ -340,6 +352,35 @@ mod tests {
             front_door(Some("toolong1234.execute-api.localhost"), "/"),
             None
         );
+    }
+
+    #[test]
+    fn rest_api_path_form() {
+        let rest = |path: &str| {
+            Some(FrontDoor::RestApi {
+                api_id: "a1b2c3d4e5".into(),
+                path: path.into(),
+            })
+        };
+        let cases: &[(&str, Option<FrontDoor>)] = &[
+            (
+                "/_eddy/restapis/a1b2c3d4e5/test/items/1?x=1",
+                rest("/test/items/1?x=1"),
+            ),
+            ("/_eddy/restapis/a1b2c3d4e5/test", rest("/test")),
+            ("/_eddy/restapis/a1b2c3d4e5", rest("/")),
+            ("/_eddy/restapis/A1B2C3D4E5/test", None),
+            ("/_eddy/restapis/short/test", None),
+            ("/_eddy/restapis/", None),
+        ];
+        for (path, expected) in cases {
+            // The path form wins over any Host header.
+            assert_eq!(
+                &front_door(Some("a1b2c3d4e5.execute-api.localhost"), path),
+                expected,
+                "{path}"
+            );
+        }
     }
 
     #[test]
