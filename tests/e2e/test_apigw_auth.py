@@ -10,14 +10,14 @@ import base64
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import rsa
 
-from conftest import ACCOUNT_ID, REGION, create_function, unique
+import execute_api
+from conftest import create_function, function_arn, unique
+from execute_api import lambda_uri
 
 ECHO = """
 import json
@@ -56,14 +56,6 @@ def handler(event, context):
 """
 
 
-def fn_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
-
-
-def authorizer_uri(name: str) -> str:
-    return f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{fn_arn(name)}/invocations"
-
-
 @pytest.fixture(scope="module")
 def apis(server):
     return server.client("apigatewayv2")
@@ -90,22 +82,14 @@ def authorizer_fn(lambda_client, count_file, mode: str = "simple") -> str:
 
 
 def call(server, api_id: str, path: str, headers=None, method: str = "GET"):
-    req = urllib.request.Request(
-        server.url + path,
-        method=method,
-        headers={"Host": f"{api_id}.execute-api.localhost", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    status, _, body = execute_api.call(server, api_id, path, method=method, headers=headers)
+    return status, json.loads(body)
 
 
 def api_with_authorizer(apis, function: str, auth_type: str, authorizer: dict, scopes=None) -> str:
     api_id = apis.create_api(Name=unique("authz"), ProtocolType="HTTP")["ApiId"]
     integ = apis.create_integration(
-        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fn_arn(function), PayloadFormatVersion="2.0"
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn(function), PayloadFormatVersion="2.0"
     )["IntegrationId"]
     auth_id = apis.create_authorizer(ApiId=api_id, Name=unique("a"), **authorizer)["AuthorizerId"]
     route = {"AuthorizationType": auth_type, "AuthorizerId": auth_id}
@@ -130,7 +114,7 @@ def test_lambda_authorizer_simple_responses(server, apis, lambda_client, echo_fn
         "CUSTOM",
         {
             "AuthorizerType": "REQUEST",
-            "AuthorizerUri": authorizer_uri(auth),
+            "AuthorizerUri": lambda_uri(auth),
             "AuthorizerPayloadFormatVersion": "2.0",
             "EnableSimpleResponses": True,
             "IdentitySource": ["$request.header.Authorization"],
@@ -161,7 +145,7 @@ def test_lambda_authorizer_cache(server, apis, lambda_client, echo_fn, tmp_path)
         "CUSTOM",
         {
             "AuthorizerType": "REQUEST",
-            "AuthorizerUri": authorizer_uri(auth),
+            "AuthorizerUri": lambda_uri(auth),
             "AuthorizerPayloadFormatVersion": "2.0",
             "EnableSimpleResponses": True,
             "AuthorizerResultTtlInSeconds": 300,
@@ -192,7 +176,7 @@ def test_lambda_authorizer_policies(server, apis, lambda_client, echo_fn, tmp_pa
             "CUSTOM",
             {
                 "AuthorizerType": "REQUEST",
-                "AuthorizerUri": authorizer_uri(auth),
+                "AuthorizerUri": lambda_uri(auth),
                 "AuthorizerPayloadFormatVersion": version,
                 "IdentitySource": ["$request.header.Authorization"],
             },
@@ -336,7 +320,7 @@ def test_authorizer_lifecycle(apis, echo_fn):
     updated = apis.update_authorizer(ApiId=api_id, AuthorizerId=auth_id, JwtConfiguration={"Issuer": "https://issuer.example", "Audience": ["a", "b"]})
     assert updated["JwtConfiguration"]["Audience"] == ["a", "b"]
     assert apis.get_authorizer(ApiId=api_id, AuthorizerId=auth_id)["Name"] == "jwt"
-    integ = apis.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fn_arn(echo_fn))["IntegrationId"]
+    integ = apis.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn(echo_fn))["IntegrationId"]
     route = apis.create_route(ApiId=api_id, RouteKey="GET /x", Target=f"integrations/{integ}", AuthorizationType="JWT", AuthorizerId=auth_id, AuthorizationScopes=["s"])
     assert (route["AuthorizerId"], route["AuthorizationScopes"]) == (auth_id, ["s"])
     with pytest.raises(apis.exceptions.ConflictException):

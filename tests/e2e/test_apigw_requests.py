@@ -10,13 +10,13 @@ drive the data plane."""
 import json
 import subprocess
 import threading
-import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ACCOUNT_ID, REGION, create_function, unique
+from conftest import create_function, function_arn, unique
+from execute_api import call
 
 ECHO = """
 import json
@@ -32,10 +32,6 @@ def handler(event, context):
 """
 
 
-def fn_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
-
-
 @pytest.fixture(scope="module")
 def apis(server):
     return server.client("apigatewayv2")
@@ -48,22 +44,8 @@ def echo_fn(lambda_client):
     return name
 
 
-def call(server, api_id: str, path: str, method: str = "GET", body: bytes | None = None, headers=None):
-    req = urllib.request.Request(
-        server.url + path,
-        data=body,
-        method=method,
-        headers={"Host": f"{api_id}.execute-api.localhost", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
-
-
 def test_quick_create(server, apis, echo_fn):
-    api = apis.create_api(Name=unique("shop"), ProtocolType="HTTP", Target=fn_arn(echo_fn))
+    api = apis.create_api(Name=unique("shop"), ProtocolType="HTTP", Target=function_arn(echo_fn))
     assert api["ApiEndpoint"].startswith(f"http://{api['ApiId']}.execute-api.localhost:")
     status, headers, body = call(server, api["ApiId"], "/items/42?color=red")
     assert status == 200, body
@@ -87,7 +69,7 @@ def test_quick_create(server, apis, echo_fn):
 def explicit_api(apis, function: str, version: str = "2.0", stage: str = "$default", **api_kwargs) -> str:
     api_id = apis.create_api(Name=unique("explicit"), ProtocolType="HTTP", **api_kwargs)["ApiId"]
     integ = apis.create_integration(
-        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fn_arn(function), PayloadFormatVersion=version
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn(function), PayloadFormatVersion=version
     )["IntegrationId"]
     for key in ("GET /items/{id}", "ANY /{proxy+}", "POST /items"):
         apis.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{integ}")

@@ -9,13 +9,13 @@ REST's error answers, and persistence across kill -9."""
 import base64
 import json
 import subprocess
-import urllib.error
 import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT_ID, REGION, create_function, error_code, http_status, unique
+from conftest import ACCOUNT_ID, create_function, error_code, function_arn, http_status, unique
+from execute_api import call, lambda_uri
 
 ECHO = """
 import base64
@@ -36,14 +36,6 @@ def handler(event, context):
 """
 
 
-def fn_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
-
-
-def invoke_uri(name: str) -> str:
-    return f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{fn_arn(name)}/invocations"
-
-
 @pytest.fixture(scope="module")
 def rest(server):
     return server.client("apigateway")
@@ -54,20 +46,6 @@ def echo_fn(lambda_client):
     name = unique("rest-echo")
     create_function(lambda_client, name, "python3.12", "app.handler", {"app.py": ECHO})
     return name
-
-
-def call(server, api_id: str, path: str, method: str = "GET", body: bytes | None = None, headers=None):
-    req = urllib.request.Request(
-        server.url + path,
-        data=body,
-        method=method,
-        headers={"Host": f"{api_id}.execute-api.localhost", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
 
 
 def build_api(rest, function: str, **api_kwargs) -> dict:
@@ -92,9 +70,9 @@ def build_api(rest, function: str, **api_kwargs) -> dict:
             httpMethod=method,
             type="AWS_PROXY",
             integrationHttpMethod="POST",
-            uri=invoke_uri(function),
+            uri=lambda_uri(function),
         )
-        assert integ["type"] == "AWS_PROXY" and integ["uri"] == invoke_uri(function)
+        assert integ["type"] == "AWS_PROXY" and integ["uri"] == lambda_uri(function)
     dep = rest.create_deployment(restApiId=api_id, stageName="test", variables={"env": "testing"})
     return {"id": api_id, "root": root, "proxy": proxy["id"], "items": items["id"], "item": item["id"], "deployment": dep["id"]}
 
@@ -235,7 +213,7 @@ def test_data_plane_errors(server, rest, echo_fn):
     res = rest.create_resource(restApiId=plain["id"], parentId=plain["rootResourceId"], pathPart="only")
     rest.put_method(restApiId=plain["id"], resourceId=res["id"], httpMethod="GET", authorizationType="NONE")
     rest.put_integration(
-        restApiId=plain["id"], resourceId=res["id"], httpMethod="GET", type="AWS_PROXY", integrationHttpMethod="POST", uri=invoke_uri(echo_fn)
+        restApiId=plain["id"], resourceId=res["id"], httpMethod="GET", type="AWS_PROXY", integrationHttpMethod="POST", uri=lambda_uri(echo_fn)
     )
     rest.create_deployment(restApiId=plain["id"], stageName="v1")
     assert call(server, plain["id"], "/v1/only")[0] == 201
@@ -247,7 +225,7 @@ def test_data_plane_errors(server, rest, echo_fn):
     guarded = rest.create_resource(restApiId=plain["id"], parentId=plain["rootResourceId"], pathPart="guarded")
     rest.put_method(restApiId=plain["id"], resourceId=guarded["id"], httpMethod="GET", authorizationType="CUSTOM", authorizerId="abc")
     rest.put_integration(
-        restApiId=plain["id"], resourceId=guarded["id"], httpMethod="GET", type="AWS_PROXY", integrationHttpMethod="POST", uri=invoke_uri(echo_fn)
+        restApiId=plain["id"], resourceId=guarded["id"], httpMethod="GET", type="AWS_PROXY", integrationHttpMethod="POST", uri=lambda_uri(echo_fn)
     )
     rest.create_deployment(restApiId=plain["id"], stageName="v1")
     assert call(server, plain["id"], "/v1/guarded")[0] == 401
@@ -280,7 +258,7 @@ def test_control_plane_errors(rest, echo_fn):
     fails("NotImplemented", 501, rest.put_integration, restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
     fails(
         "BadRequestException", 400, rest.put_integration,
-        restApiId=api_id, resourceId=root, httpMethod="GET", type="AWS_PROXY", integrationHttpMethod="POST", uri=fn_arn(echo_fn),
+        restApiId=api_id, resourceId=root, httpMethod="GET", type="AWS_PROXY", integrationHttpMethod="POST", uri=function_arn(echo_fn),
     )
     fails("BadRequestException", 400, rest.delete_resource, restApiId=api_id, resourceId=root)
     fails("NotFoundException", 404, rest.create_stage, restApiId=api_id, stageName="s", deploymentId="nodep1")
@@ -302,7 +280,7 @@ def test_control_plane_errors(rest, echo_fn):
 def test_rest_and_http_apis_stay_apart(server, rest, echo_fn):
     http_apis = server.client("apigatewayv2")
     rest_api = build_api(rest, echo_fn)
-    http_api = http_apis.create_api(Name=unique("http"), ProtocolType="HTTP", Target=fn_arn(echo_fn))["ApiId"]
+    http_api = http_apis.create_api(Name=unique("http"), ProtocolType="HTTP", Target=function_arn(echo_fn))["ApiId"]
     assert rest_api["id"] not in [a["ApiId"] for a in http_apis.get_apis()["Items"]]
     assert http_api not in [a["id"] for a in rest.get_rest_apis()["items"]]
     # The HTTP API's path form does not serve a REST API, nor the other way round.

@@ -2,10 +2,12 @@
 //! checking its input with `model`, then changing a copy of the API that is committed
 //! before it replaces the original in memory.
 
-use crate::error::{ApigwError, Result};
+use crate::error::{self, invalid_identifier, ApigwError, Result};
+pub(crate) use crate::error::{bad, quota};
 use crate::model::{self, opt_bool, opt_str, opt_string_map};
 use crate::{
-    ApiEntry, Deployment, HttpApis, API, AUTHORIZER, DEPLOYMENT, INTEGRATION, ROUTE, STAGE,
+    in_region, ApiEntry, Deployment, HttpApis, API, AUTHORIZER, DEPLOYMENT, INTEGRATION, ROUTE,
+    STAGE,
 };
 use http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
@@ -26,24 +28,45 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     pub(crate) fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        query_param(self.query, name)
     }
 }
 
-/// The store writes of one change, and whether it changed what auto-deployed stages
-/// serve (so a new automatic deployment is due).
-#[derive(Default)]
-pub(crate) struct Tx {
-    writes: Vec<ResourceWrite>,
-    pub(crate) redeploy: bool,
+/// The value of the query parameter `name`, the first if it repeats.
+pub(crate) fn query_param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
-impl Tx {
+/// A control-plane call's body: a JSON object, `{}` when empty.
+pub(crate) fn json_body(req: &ApiRequest) -> Result<Value> {
+    if req.body.is_empty() {
+        return Ok(json!({}));
+    }
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(bad("The request body is not a JSON object.")),
+    }
+}
+
+/// The reply to a control-plane call: `Value::Null` answers with an empty body.
+pub(crate) fn reply(out: Result<(StatusCode, Value)>) -> ApiResponse {
+    match out {
+        Ok((status, Value::Null)) => wire::empty_response(status),
+        Ok((status, v)) => wire::json_response(status, &v),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The store writes of one change.
+#[derive(Default)]
+pub(crate) struct Writes(pub(crate) Vec<ResourceWrite>);
+
+impl Writes {
     pub(crate) fn put(&mut self, kind: &str, scope: &str, name: &str, body: &Value) {
-        self.writes.push(ResourceWrite::Put(Resource {
+        self.0.push(ResourceWrite::Put(Resource {
             kind: kind.into(),
             scope: scope.into(),
             name: name.into(),
@@ -53,7 +76,7 @@ impl Tx {
     }
 
     pub(crate) fn delete(&mut self, kind: &str, scope: &str, name: &str) {
-        self.writes.push(ResourceWrite::Delete {
+        self.0.push(ResourceWrite::Delete {
             kind: kind.into(),
             scope: scope.into(),
             name: name.into(),
@@ -61,26 +84,38 @@ impl Tx {
     }
 }
 
-pub(crate) fn bad(message: impl Into<String>) -> ApigwError {
-    ApigwError::BadRequest(message.into())
+/// The store writes of one change to an HTTP API, and whether it changed what
+/// auto-deployed stages serve (so a new automatic deployment is due).
+#[derive(Default)]
+pub(crate) struct Tx {
+    writes: Writes,
+    pub(crate) redeploy: bool,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Writes;
+
+    fn deref(&self) -> &Writes {
+        &self.writes
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Writes {
+        &mut self.writes
+    }
 }
 
 fn api_not_found(id: &str) -> ApigwError {
-    ApigwError::not_found(
-        "Api",
-        format!("Invalid API identifier specified {}:{id}", wire::ACCOUNT_ID),
-    )
+    error::api_not_found("Api", id)
 }
 
 fn route_not_found(id: &str) -> ApigwError {
-    ApigwError::not_found("Route", format!("Invalid Route identifier specified {id}"))
+    invalid_identifier("Route", id)
 }
 
 fn integration_not_found(id: &str) -> ApigwError {
-    ApigwError::not_found(
-        "Integration",
-        format!("Invalid Integration identifier specified {id}"),
-    )
+    invalid_identifier("Integration", id)
 }
 
 fn stage_not_found(name: &str) -> ApigwError {
@@ -91,17 +126,7 @@ fn stage_not_found(name: &str) -> ApigwError {
 }
 
 fn deployment_not_found(id: &str) -> ApigwError {
-    ApigwError::not_found(
-        "Deployment",
-        format!("Invalid Deployment identifier specified {id}"),
-    )
-}
-
-pub(crate) fn quota(limit_type: &'static str, what: &str, max: usize) -> ApigwError {
-    ApigwError::TooManyRequests {
-        message: format!("The maximum number of {what} ({max}) has been reached."),
-        limit_type,
-    }
+    invalid_identifier("Deployment", id)
 }
 
 /// A record as the API shows it: without Eddy's own `_` members.
@@ -196,11 +221,7 @@ impl HttpApis {
 
     /// A copy of the API `id` in `region`, to change.
     fn api_copy(&self, region: &str, id: &str) -> Result<ApiEntry> {
-        self.live()
-            .read()
-            .apis
-            .get(id)
-            .filter(|a| a.region == region)
+        in_region(&self.live().read().apis, region, id)
             .cloned()
             .ok_or_else(|| api_not_found(id))
     }
@@ -213,11 +234,7 @@ impl HttpApis {
         f: impl FnOnce(&ApiEntry) -> Result<T>,
     ) -> Result<T> {
         let st = self.live().read();
-        let api = st
-            .apis
-            .get(id)
-            .filter(|a| a.region == region)
-            .ok_or_else(|| api_not_found(id))?;
+        let api = in_region(&st.apis, region, id).ok_or_else(|| api_not_found(id))?;
         f(api)
     }
 
@@ -252,7 +269,7 @@ impl HttpApis {
             auto_deploy(&mut api, &mut tx, now);
         }
         prune_auto_deployments(&mut api, &mut tx);
-        self.live().commit(tx.writes, vec![], now).await?;
+        self.live().commit(tx.writes.0, vec![], now).await?;
         let out = reply(&api, out);
         self.live().write().apis.insert(id.to_string(), api);
         Ok(out)
@@ -350,7 +367,7 @@ impl HttpApis {
             api.recompile();
             auto_deploy(&mut api, &mut tx, now);
         }
-        self.live().commit(tx.writes, vec![], now).await?;
+        self.live().commit(tx.writes.0, vec![], now).await?;
         let out = self.api_view(call.host, &api);
         self.live().write().apis.insert(id, api);
         Ok(out)
@@ -412,7 +429,9 @@ impl HttpApis {
             }
         }
         tx.delete(API, region, id);
-        self.live().commit(tx.writes, vec![], self.now_ms()).await?;
+        self.live()
+            .commit(tx.writes.0, vec![], self.now_ms())
+            .await?;
         self.live().write().apis.remove(id);
         Ok(())
     }
@@ -1236,15 +1255,9 @@ impl wire::Service for HttpApis {
                 // REST APIs (v1): everything of the signing name but `/v2/`.
                 return self.handle_rest(&req).await;
             };
-            let body = if req.body.is_empty() {
-                json!({})
-            } else {
-                match serde_json::from_slice::<Value>(&req.body) {
-                    Ok(v @ Value::Object(_)) => v,
-                    _ => {
-                        return bad("The request body is not a JSON object.").into_response();
-                    }
-                }
+            let body = match json_body(&req) {
+                Ok(body) => body,
+                Err(e) => return e.into_response(),
             };
             let call = Call {
                 method: &req.method,
@@ -1254,11 +1267,7 @@ impl wire::Service for HttpApis {
                 region: &req.region,
                 host: req.header("host"),
             };
-            match self.dispatch(&call).await {
-                Ok((status, Value::Null)) => wire::empty_response(status),
-                Ok((status, v)) => wire::json_response(status, &v),
-                Err(e) => e.into_response(),
-            }
+            reply(self.dispatch(&call).await)
         })
     }
 }

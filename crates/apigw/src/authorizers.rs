@@ -2,8 +2,8 @@
 //! API Gateway checks them; the operations Create/Get/Update/DeleteAuthorizer; and
 //! [`Authorizer`], what `resolve` tells the data plane about a route's authorizer.
 
-use crate::api::{bad, merge, quota, view, Call};
-use crate::error::{ApigwError, Result};
+use crate::api::{merge, quota, view, Call};
+use crate::error::{bad, invalid_identifier, ApigwError, Result};
 use crate::model::{self, opt_bool, opt_i64, opt_str};
 use crate::{ApiEntry, HttpApis, AUTHORIZER};
 use http::{Method, StatusCode};
@@ -238,10 +238,7 @@ pub(crate) fn check_route_authorizer(api: &ApiEntry, route: &Value) -> Result<()
 }
 
 pub(crate) fn authorizer_not_found(id: &str) -> ApigwError {
-    ApigwError::not_found(
-        "Authorizer",
-        format!("Invalid Authorizer identifier specified {id}"),
-    )
+    invalid_identifier("Authorizer", id)
 }
 
 /// Authorizers per API (AWS: 10).

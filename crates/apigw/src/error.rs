@@ -88,3 +88,32 @@ impl From<store::StoreError> for ApigwError {
 }
 
 pub type Result<T> = std::result::Result<T, ApigwError>;
+
+/// A 400 `BadRequestException` with `message`.
+pub(crate) fn bad(message: impl Into<String>) -> ApigwError {
+    ApigwError::BadRequest(message.into())
+}
+
+/// No `resource_type` (`Route`, `Resource`, ...) has the identifier `id`.
+pub(crate) fn invalid_identifier(resource_type: &'static str, id: &str) -> ApigwError {
+    ApigwError::not_found(
+        resource_type,
+        format!("Invalid {resource_type} identifier specified {id}"),
+    )
+}
+
+/// No API (of `resource_type`: `Api` or `RestApi`) has the identifier `id`.
+pub(crate) fn api_not_found(resource_type: &'static str, id: &str) -> ApigwError {
+    ApigwError::not_found(
+        resource_type,
+        format!("Invalid API identifier specified {}:{id}", wire::ACCOUNT_ID),
+    )
+}
+
+/// The quota on `what` (at most `max`) is used up.
+pub(crate) fn quota(limit_type: &'static str, what: &str, max: usize) -> ApigwError {
+    ApigwError::TooManyRequests {
+        message: format!("The maximum number of {what} ({max}) has been reached."),
+        limit_type,
+    }
+}

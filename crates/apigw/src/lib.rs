@@ -356,6 +356,70 @@ impl ApiEntry {
     }
 }
 
+/// An API (HTTP or REST) that lives in one region.
+trait Regional {
+    fn region(&self) -> &str;
+}
+
+impl Regional for ApiEntry {
+    fn region(&self) -> &str {
+        &self.region
+    }
+}
+
+/// The API `id` of `apis` if it lives in `region`.
+fn in_region<'a, A: Regional>(
+    apis: &'a BTreeMap<String, A>,
+    region: &str,
+    id: &str,
+) -> Option<&'a A> {
+    apis.get(id).filter(|a| a.region() == region)
+}
+
+/// The stored APIs of `kind` (scoped by region), by id, each made by `new` from its
+/// region and record; an unreadable one is skipped with a warning naming it a `what`.
+fn load_apis<A>(
+    store: &dyn ResourceStore,
+    kind: &str,
+    what: &str,
+    new: impl Fn(String, Value) -> A,
+) -> Result<BTreeMap<String, A>> {
+    let mut apis = BTreeMap::new();
+    for r in store.resources(kind)? {
+        match serde_json::from_str::<Value>(&r.body) {
+            Ok(v) => {
+                apis.insert(r.name, new(r.scope, v));
+            }
+            Err(e) => tracing::warn!("skipping unreadable {what} {}: {e}", r.name),
+        }
+    }
+    Ok(apis)
+}
+
+/// Loads the stored parts of `kinds` (scoped by API id) into their APIs with `insert`
+/// (given the API, the kind, the part's name and record); a part that is unreadable or
+/// whose API is gone is skipped with a warning.
+fn load_parts<A>(
+    store: &dyn ResourceStore,
+    kinds: &[&str],
+    apis: &mut BTreeMap<String, A>,
+    mut insert: impl FnMut(&mut A, &str, String, Value),
+) -> Result<()> {
+    for &kind in kinds {
+        for r in store.resources(kind)? {
+            let (Some(api), Ok(v)) = (
+                apis.get_mut(&r.scope),
+                serde_json::from_str::<Value>(&r.body),
+            ) else {
+                tracing::warn!("skipping {kind} {}/{}", r.scope, r.name);
+                continue;
+            };
+            insert(api, kind, r.name, v);
+        }
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 struct State {
     /// By API id.
@@ -385,48 +449,36 @@ impl HttpApis {
         clock: Arc<dyn Clock>,
         cfg: ApigwConfig,
     ) -> Result<Self> {
-        let mut st = State::default();
-        for r in store.resources(API)? {
-            match serde_json::from_str::<Value>(&r.body) {
-                Ok(v) => {
-                    st.apis.insert(r.name, ApiEntry::new(r.scope, v));
+        let mut st = State {
+            apis: load_apis(store.as_ref(), API, "API", ApiEntry::new)?,
+        };
+        load_parts(
+            store.as_ref(),
+            &[ROUTE, INTEGRATION, AUTHORIZER, STAGE, DEPLOYMENT],
+            &mut st.apis,
+            |api, kind, name, v| match kind {
+                ROUTE => {
+                    api.routes.insert(name, v);
                 }
-                Err(e) => tracing::warn!("skipping unreadable API {}: {e}", r.name),
-            }
-        }
-        for kind in [ROUTE, INTEGRATION, AUTHORIZER, STAGE, DEPLOYMENT] {
-            for r in store.resources(kind)? {
-                let (Some(api), Ok(v)) = (
-                    st.apis.get_mut(&r.scope),
-                    serde_json::from_str::<Value>(&r.body),
-                ) else {
-                    tracing::warn!("skipping {kind} {}/{}", r.scope, r.name);
-                    continue;
-                };
-                match kind {
-                    ROUTE => {
-                        api.routes.insert(r.name, v);
-                    }
-                    INTEGRATION => {
-                        api.integrations.insert(r.name, v);
-                    }
-                    AUTHORIZER => {
-                        api.authorizers.insert(r.name, v);
-                    }
-                    STAGE => {
-                        api.stages.insert(r.name, v);
-                    }
-                    _ => {
-                        let compiled = Arc::new(Compiled::from_snapshot(&v["_snapshot"]));
-                        let d = Deployment {
-                            record: v,
-                            compiled,
-                        };
-                        api.deployments.insert(r.name, Arc::new(d));
-                    }
+                INTEGRATION => {
+                    api.integrations.insert(name, v);
                 }
-            }
-        }
+                AUTHORIZER => {
+                    api.authorizers.insert(name, v);
+                }
+                STAGE => {
+                    api.stages.insert(name, v);
+                }
+                _ => {
+                    let compiled = Arc::new(Compiled::from_snapshot(&v["_snapshot"]));
+                    let d = Deployment {
+                        record: v,
+                        compiled,
+                    };
+                    api.deployments.insert(name, Arc::new(d));
+                }
+            },
+        )?;
         for api in st.apis.values_mut() {
             api.recompile();
         }

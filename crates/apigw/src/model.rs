@@ -1,7 +1,7 @@
 //! The pure rules of the HTTP API control plane: ids, names, route keys, integration
 //! URIs, stages, CORS, tags, ARNs and paging, checked as API Gateway checks them.
 
-use crate::error::{ApigwError, Result};
+use crate::error::{bad, ApigwError, Result};
 use serde_json::{json, Map, Value};
 
 /// What `routeSelectionExpression` is for every HTTP API.
@@ -31,10 +31,6 @@ pub fn alnum_id(n: usize) -> String {
     (0..n)
         .map(|_| CHARS[(wire::id::next_u64() % CHARS.len() as u64) as usize] as char)
         .collect()
-}
-
-fn bad(message: impl Into<String>) -> ApigwError {
-    ApigwError::BadRequest(message.into())
 }
 
 /// An optional string member; any other JSON type is refused.

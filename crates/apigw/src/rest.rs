@@ -8,14 +8,16 @@
 //! a new REST API id is unused by both. A stage serves its deployment's snapshot, compiled
 //! into a [`ResourceTree`] when the deployment is made or loaded, never per request.
 
-use crate::error::{ApigwError, Result};
+use crate::api::{fresh_id, json_body, merge, query_param, reply, view, Writes};
+use crate::error::{self, bad, invalid_identifier, ApigwError, Result};
+use crate::model::opt_str;
 use crate::rest_model::{self as rm, ResourceTree, TreeResource};
-use crate::HttpApis;
+use crate::{in_region, load_apis, load_parts, HttpApis, Regional};
 use http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use store::{Live, Resource, ResourceStore, ResourceWrite};
+use store::{Live, ResourceStore};
 use wire::{ApiRequest, ApiResponse};
 
 /// Resource kinds in the store: APIs scoped by region, the rest by API id.
@@ -143,6 +145,12 @@ impl RestApi {
     }
 }
 
+impl Regional for RestApi {
+    fn region(&self) -> &str {
+        &self.region
+    }
+}
+
 /// Every REST API, by id.
 #[derive(Default)]
 pub(crate) struct RestState {
@@ -151,53 +159,39 @@ pub(crate) struct RestState {
 
 /// Loads the stored REST APIs.
 pub(crate) fn load(store: Arc<dyn ResourceStore>) -> Result<Live<RestState>> {
-    let mut st = RestState::default();
-    for r in store.resources(REST_API)? {
-        match serde_json::from_str::<Value>(&r.body) {
-            Ok(record) => {
-                st.apis.insert(
-                    r.name,
-                    RestApi {
-                        region: r.scope,
-                        record,
-                        resources: BTreeMap::new(),
-                        stages: BTreeMap::new(),
-                        deployments: BTreeMap::new(),
-                    },
+    let mut apis = load_apis(store.as_ref(), REST_API, "REST API", |region, record| {
+        RestApi {
+            region,
+            record,
+            resources: BTreeMap::new(),
+            stages: BTreeMap::new(),
+            deployments: BTreeMap::new(),
+        }
+    })?;
+    load_parts(
+        store.as_ref(),
+        &[REST_RESOURCE, REST_STAGE, REST_DEPLOYMENT],
+        &mut apis,
+        |api, kind, name, v| match kind {
+            REST_RESOURCE => {
+                api.resources.insert(name, v);
+            }
+            REST_STAGE => {
+                api.stages.insert(name, v);
+            }
+            _ => {
+                let compiled = Compiled::build(snapshot_of(&v));
+                api.deployments.insert(
+                    name,
+                    Arc::new(Deployment {
+                        record: v,
+                        compiled,
+                    }),
                 );
             }
-            Err(e) => tracing::warn!("skipping unreadable REST API {}: {e}", r.name),
-        }
-    }
-    for kind in [REST_RESOURCE, REST_STAGE, REST_DEPLOYMENT] {
-        for r in store.resources(kind)? {
-            let (Some(api), Ok(v)) = (
-                st.apis.get_mut(&r.scope),
-                serde_json::from_str::<Value>(&r.body),
-            ) else {
-                tracing::warn!("skipping {kind} {}/{}", r.scope, r.name);
-                continue;
-            };
-            match kind {
-                REST_RESOURCE => {
-                    api.resources.insert(r.name, v);
-                }
-                REST_STAGE => {
-                    api.stages.insert(r.name, v);
-                }
-                _ => {
-                    let compiled = Compiled::build(snapshot_of(&v));
-                    api.deployments.insert(
-                        r.name,
-                        Arc::new(Deployment {
-                            record: v,
-                            compiled,
-                        }),
-                    );
-                }
-            }
-        }
-    }
+        },
+    )?;
+    let st = RestState { apis };
     Ok(Live::new(store, st))
 }
 
@@ -208,46 +202,12 @@ fn snapshot_of(record: &Value) -> &[Value] {
         .unwrap_or_default()
 }
 
-/// The store writes of one change.
-#[derive(Default)]
-struct Writes(Vec<ResourceWrite>);
-
-impl Writes {
-    fn put(&mut self, kind: &str, scope: &str, name: &str, body: &Value) {
-        self.0.push(ResourceWrite::Put(Resource {
-            kind: kind.into(),
-            scope: scope.into(),
-            name: name.into(),
-            body: body.to_string(),
-            due_ms: None,
-        }));
-    }
-
-    fn delete(&mut self, kind: &str, scope: &str, name: &str) {
-        self.0.push(ResourceWrite::Delete {
-            kind: kind.into(),
-            scope: scope.into(),
-            name: name.into(),
-        });
-    }
-}
-
-fn bad(message: impl Into<String>) -> ApigwError {
-    ApigwError::BadRequest(message.into())
-}
-
 fn api_not_found(id: &str) -> ApigwError {
-    ApigwError::not_found(
-        "RestApi",
-        format!("Invalid API identifier specified {}:{id}", wire::ACCOUNT_ID),
-    )
+    error::api_not_found("RestApi", id)
 }
 
 fn resource_not_found(id: &str) -> ApigwError {
-    ApigwError::not_found(
-        "Resource",
-        format!("Invalid Resource identifier specified {id}"),
-    )
+    invalid_identifier("Resource", id)
 }
 
 fn method_not_found() -> ApigwError {
@@ -255,37 +215,15 @@ fn method_not_found() -> ApigwError {
 }
 
 fn stage_not_found(name: &str) -> ApigwError {
-    ApigwError::not_found(
-        "Stage",
-        format!("Invalid Stage identifier specified {name}"),
-    )
+    invalid_identifier("Stage", name)
 }
 
 fn deployment_not_found(id: &str) -> ApigwError {
-    ApigwError::not_found(
-        "Deployment",
-        format!("Invalid Deployment identifier specified {id}"),
-    )
+    invalid_identifier("Deployment", id)
 }
 
 fn quota(what: &str, max: usize) -> ApigwError {
-    ApigwError::TooManyRequests {
-        message: format!("The maximum number of {what} ({max}) has been reached."),
-        limit_type: "LimitExceeded",
-    }
-}
-
-/// A record as the API shows it: without Eddy's own `_` members.
-fn view(rec: &Value) -> Value {
-    match rec {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| !k.starts_with('_'))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+    error::quota("LimitExceeded", what, max)
 }
 
 /// A resource as Get(Resource|Resources) show it: with its methods in full when
@@ -304,10 +242,6 @@ fn resource_view(rec: &Value, embed: bool) -> Value {
         _ => {}
     }
     v
-}
-
-fn opt_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>> {
-    crate::model::opt_str(body, field)
 }
 
 fn string_list(body: &Value, field: &str) -> Result<Option<Vec<String>>> {
@@ -378,15 +312,6 @@ fn epoch_s(now_ms: i64) -> i64 {
     now_ms / 1000
 }
 
-fn fresh_id(len: usize, taken: impl Fn(&str) -> bool) -> String {
-    loop {
-        let id = crate::model::alnum_id(len);
-        if !taken(&id) {
-            return id;
-        }
-    }
-}
-
 /// The resources of `api` under (and including) `id`.
 fn subtree(api: &RestApi, id: &str) -> Vec<String> {
     let mut out = vec![id.to_string()];
@@ -402,10 +327,6 @@ fn subtree(api: &RestApi, id: &str) -> Vec<String> {
         i += 1;
     }
     out
-}
-
-fn query<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 impl HttpApis {
@@ -490,19 +411,11 @@ impl HttpApis {
     /// Answers a REST API (v1) control-plane call: every path of the `apigateway` signing
     /// name but `/v2/`.
     pub(crate) async fn handle_rest(&self, req: &ApiRequest) -> ApiResponse {
-        let body = if req.body.is_empty() {
-            json!({})
-        } else {
-            match serde_json::from_slice::<Value>(&req.body) {
-                Ok(v @ Value::Object(_)) => v,
-                _ => return bad("The request body is not a JSON object.").into_response(),
-            }
+        let body = match json_body(req) {
+            Ok(body) => body,
+            Err(e) => return e.into_response(),
         };
-        match self.rest_dispatch(req, &body).await {
-            Ok((status, Value::Null)) => wire::empty_response(status),
-            Ok((status, v)) => wire::json_response(status, &v),
-            Err(e) => e.into_response(),
-        }
+        reply(self.rest_dispatch(req, &body).await)
     }
 
     async fn rest_dispatch(&self, req: &ApiRequest, body: &Value) -> Result<(StatusCode, Value)> {
@@ -535,7 +448,7 @@ impl HttpApis {
                         .map(|(k, v)| (k.clone(), resource_view(v, embed)))
                         .collect::<Vec<_>>())
                 })?;
-                (S::OK, page(items, query(q, "position"), query(q, "limit"))?)
+                (S::OK, page(items, query_param(q, "position"), query_param(q, "limit"))?)
             }
             (&Method::GET, ["restapis", id, "resources", rid]) => {
                 let embed = embeds_methods(q);
@@ -605,7 +518,7 @@ impl HttpApis {
                         .map(|(k, d)| (k.clone(), view(&d.record)))
                         .collect::<Vec<_>>())
                 })?;
-                (S::OK, page(items, query(q, "position"), query(q, "limit"))?)
+                (S::OK, page(items, query_param(q, "position"), query_param(q, "limit"))?)
             }
             (&Method::GET, ["restapis", id, "deployments", did]) => {
                 let v = self.read_rest(r, id, |a| {
@@ -625,7 +538,7 @@ impl HttpApis {
             }
             (&Method::GET, ["restapis", id, "stages"]) => {
                 let items = self.read_rest(r, id, |a| {
-                    let filter = query(q, "deploymentId");
+                    let filter = query_param(q, "deploymentId");
                     Ok(a.stages
                         .values()
                         .filter(|s| filter.is_none_or(|d| s["deploymentId"] == d))
@@ -667,6 +580,13 @@ impl HttpApis {
         })
     }
 
+    /// A copy of the REST API `id` in `region`, to change.
+    fn rest_copy(&self, region: &str, id: &str) -> Result<RestApi> {
+        in_region(&self.rest().read().apis, region, id)
+            .cloned()
+            .ok_or_else(|| api_not_found(id))
+    }
+
     fn read_rest<T>(
         &self,
         region: &str,
@@ -674,11 +594,7 @@ impl HttpApis {
         f: impl FnOnce(&RestApi) -> Result<T>,
     ) -> Result<T> {
         let st = self.rest().read();
-        let api = st
-            .apis
-            .get(id)
-            .filter(|a| a.region == region)
-            .ok_or_else(|| api_not_found(id))?;
+        let api = in_region(&st.apis, region, id).ok_or_else(|| api_not_found(id))?;
         f(api)
     }
 
@@ -691,20 +607,31 @@ impl HttpApis {
         f: impl FnOnce(&mut RestApi, &mut Writes, i64) -> Result<T>,
     ) -> Result<T> {
         let _w = self.rest().lock().await;
-        let mut api = self
-            .rest()
-            .read()
-            .apis
-            .get(id)
-            .filter(|a| a.region == region)
-            .cloned()
-            .ok_or_else(|| api_not_found(id))?;
+        let mut api = self.rest_copy(region, id)?;
         let now = self.now_ms();
         let mut w = Writes::default();
         let out = f(&mut api, &mut w, now)?;
         self.rest().commit(w.0, vec![], now).await?;
         self.rest().write().apis.insert(id.to_string(), api);
         Ok(out)
+    }
+
+    /// Changes the resource `rid` of the REST API `id` with `f`, and writes it back.
+    async fn change_resource<T>(
+        &self,
+        region: &str,
+        id: &str,
+        rid: &str,
+        f: impl FnOnce(&mut Value) -> Result<T>,
+    ) -> Result<T> {
+        self.change_rest(region, id, |api, w, _| {
+            let mut rec = api.resource(rid)?.clone();
+            let out = f(&mut rec)?;
+            w.put(REST_RESOURCE, api.id(), rid, &rec);
+            api.resources.insert(rid.to_string(), rec);
+            Ok(out)
+        })
+        .await
     }
 
     async fn create_rest_api(&self, region: &str, body: &Value) -> Result<Value> {
@@ -743,11 +670,11 @@ impl HttpApis {
             "disableExecuteApiEndpoint": crate::model::opt_bool(body, "disableExecuteApiEndpoint")?.unwrap_or(false),
             "rootResourceId": root_id,
         });
-        for f in ["description", "version", "policy", "minimumCompressionSize"] {
-            if let Some(v) = body.get(f).filter(|v| !v.is_null()) {
-                record[f] = v.clone();
-            }
-        }
+        merge(
+            &mut record,
+            body,
+            &["description", "version", "policy", "minimumCompressionSize"],
+        );
         if let Some(b) = binary {
             record["binaryMediaTypes"] = json!(b);
         }
@@ -779,19 +706,12 @@ impl HttpApis {
             .filter(|(_, a)| a.region == region)
             .map(|(k, a)| (k.clone(), view(&a.record)))
             .collect();
-        page(items, query(q, "position"), query(q, "limit"))
+        page(items, query_param(q, "position"), query_param(q, "limit"))
     }
 
     async fn delete_rest_api(&self, region: &str, id: &str) -> Result<()> {
         let _w = self.rest().lock().await;
-        let api = self
-            .rest()
-            .read()
-            .apis
-            .get(id)
-            .filter(|a| a.region == region)
-            .cloned()
-            .ok_or_else(|| api_not_found(id))?;
+        let api = self.rest_copy(region, id)?;
         let mut w = Writes::default();
         w.delete(REST_API, region, id);
         for k in api.resources.keys() {
@@ -884,28 +804,25 @@ impl HttpApis {
             "authorizationType": auth,
             "apiKeyRequired": crate::model::opt_bool(body, "apiKeyRequired")?.unwrap_or(false),
         });
-        for f in [
-            "authorizerId",
-            "operationName",
-            "requestParameters",
-            "requestModels",
-            "requestValidatorId",
-            "authorizationScopes",
-        ] {
-            if let Some(v) = body.get(f).filter(|v| !v.is_null()) {
-                method[f] = v.clone();
-            }
-        }
-        self.change_rest(region, id, |api, w, _| {
-            let mut rec = api.resource(rid)?.clone();
+        merge(
+            &mut method,
+            body,
+            &[
+                "authorizerId",
+                "operationName",
+                "requestParameters",
+                "requestModels",
+                "requestValidatorId",
+                "authorizationScopes",
+            ],
+        );
+        self.change_resource(region, id, rid, |rec| {
             if !rec["resourceMethods"][&hm].is_null() {
                 return Err(ApigwError::Conflict(
                     "Method already exists for this resource".into(),
                 ));
             }
             rec["resourceMethods"][&hm] = method.clone();
-            w.put(REST_RESOURCE, api.id(), rid, &rec);
-            api.resources.insert(rid.to_string(), rec);
             Ok(method)
         })
         .await
@@ -921,8 +838,7 @@ impl HttpApis {
         integration_only: bool,
     ) -> Result<()> {
         let hm = rm::check_http_method(hm)?;
-        self.change_rest(region, id, |api, w, _| {
-            let mut rec = api.resource(rid)?.clone();
+        self.change_resource(region, id, rid, |rec| {
             let methods = rec["resourceMethods"]
                 .as_object_mut()
                 .ok_or_else(method_not_found)?;
@@ -940,8 +856,6 @@ impl HttpApis {
             } else {
                 methods.remove(&hm);
             }
-            w.put(REST_RESOURCE, api.id(), rid, &rec);
-            api.resources.insert(rid.to_string(), rec);
             Ok(())
         })
         .await
@@ -994,25 +908,22 @@ impl HttpApis {
             "cacheNamespace": rid,
             "cacheKeyParameters": body.get("cacheKeyParameters").filter(|v| v.is_array()).cloned().unwrap_or(json!([])),
         });
-        for f in [
-            "contentHandling",
-            "credentials",
-            "requestParameters",
-            "requestTemplates",
-        ] {
-            if let Some(v) = body.get(f).filter(|v| !v.is_null()) {
-                integ[f] = v.clone();
-            }
-        }
-        self.change_rest(region, id, |api, w, _| {
-            let mut rec = api.resource(rid)?.clone();
+        merge(
+            &mut integ,
+            body,
+            &[
+                "contentHandling",
+                "credentials",
+                "requestParameters",
+                "requestTemplates",
+            ],
+        );
+        self.change_resource(region, id, rid, |rec| {
             let method = &mut rec["resourceMethods"][&hm];
             if method.is_null() {
                 return Err(method_not_found());
             }
             method["methodIntegration"] = integ.clone();
-            w.put(REST_RESOURCE, api.id(), rid, &rec);
-            api.resources.insert(rid.to_string(), rec);
             Ok(integ)
         })
         .await
@@ -1127,16 +1038,16 @@ impl HttpApis {
             }
             let mut stage = new_stage(&name, now);
             stage["deploymentId"] = json!(did);
-            for f in [
-                "description",
-                "tracingEnabled",
-                "tags",
-                "documentationVersion",
-            ] {
-                if let Some(v) = body.get(f).filter(|v| !v.is_null()) {
-                    stage[f] = v.clone();
-                }
-            }
+            merge(
+                &mut stage,
+                body,
+                &[
+                    "description",
+                    "tracingEnabled",
+                    "tags",
+                    "documentationVersion",
+                ],
+            );
             if let Some(v) = vars {
                 stage["variables"] = Value::Object(v);
             }

@@ -2,7 +2,7 @@
 //! integration URIs, and [`ResourceTree`], which finds the resource and method a request
 //! path names (literal path parts first, then `{param}`, then `{proxy+}`).
 
-use crate::error::{ApigwError, Result};
+use crate::error::{bad, ApigwError, Result};
 use std::collections::BTreeMap;
 
 /// REST APIs per region (AWS's default quota is 600).
@@ -37,10 +37,6 @@ pub const HTTP_METHODS: [&str; 8] = [
 /// Authorization types a method may name; only `NONE` (and `AWS_IAM`, against the
 /// request's signature) is enforced, the others answer 401 on the data plane.
 pub const AUTHORIZATION_TYPES: [&str; 4] = ["NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"];
-
-fn bad(message: impl Into<String>) -> ApigwError {
-    ApigwError::BadRequest(message.into())
-}
 
 /// What kind of path part a resource has.
 #[derive(Debug, Clone, PartialEq, Eq)]

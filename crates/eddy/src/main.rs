@@ -374,6 +374,12 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         edge.service_names().join(", "),
         runtime.limits_description()
     );
+    let port = reach.port();
+    println!(
+        "HTTP APIs answer at http://<api-id>.execute-api.localhost:{port}/ and function URLs at \
+         http://<url-id>.lambda-url.<region>.localhost:{port}/ (or {endpoint}/_eddy/apis/<api-id>/, \
+         {endpoint}/_eddy/urls/<url-id>/)"
+    );
 
     wait_for_signal().await;
     tracing::info!("shutting down");

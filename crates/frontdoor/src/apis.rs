@@ -3,7 +3,7 @@
 //! has one (`auth`), then goes to a function (payload 1.0 or 2.0) or to an HTTP backend,
 //! within the integration's timeout.
 
-use crate::{http_request, message, FrontDoors};
+use crate::{authority, host_name, http1_sender, http_request, message, FrontDoors};
 use apigw::{Integration, Resolved, RouteTarget};
 use bytes::Bytes;
 use gateway::{Cors, EventContext, HttpRequest, HttpResponse};
@@ -27,15 +27,7 @@ impl FrontDoors {
         let Some(apis) = &self.apis else {
             return gateway::not_found();
         };
-        let host = req
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default()
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let host = host_name(&req);
         let http_req = http_request(&req, path.clone());
         let target = match apis.resolve(&api_id, req.method.as_str(), &path) {
             Resolved::Route(t) => t,
@@ -192,13 +184,7 @@ async fn forward(http_req: &HttpRequest, url: &str, method: &str) -> Result<Http
     let stream = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| e.to_string())?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let mut sender = http1_sender(stream).await?;
     let method = if method == "ANY" {
         http_req.method.as_str()
     } else {
@@ -216,11 +202,7 @@ async fn forward(http_req: &HttpRequest, url: &str, method: &str) -> Result<Http
             builder = builder.header(k, v);
         }
     }
-    let authority = match uri.port_u16() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.clone(),
-    };
-    builder = builder.header(http::header::HOST, authority);
+    builder = builder.header(http::header::HOST, authority(&uri, host));
     let req = builder
         .body(Full::new(http_req.body.clone()))
         .map_err(|e| e.to_string())?;

@@ -296,20 +296,9 @@ async fn http_get(url: &str) -> Result<Bytes, String> {
     let stream = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| format!("{url}: {e}"))?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-    // The connection is driven until the answer is read; it ends with the sender.
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let authority = match uri.port_u16() {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
-    };
+    let mut sender = crate::http1_sender(stream).await?;
     let req = http::Request::get(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-        .header(http::header::HOST, authority)
+        .header(http::header::HOST, crate::authority(&uri, host))
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
     let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;

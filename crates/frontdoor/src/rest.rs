@@ -3,7 +3,7 @@
 //! <path>`) is resolved to a deployed stage, resource and method (by `apigw`), becomes a
 //! payload 1.0 event, and the function's answer is mapped back as REST APIs map it.
 
-use crate::{http_request, FrontDoors};
+use crate::{host_name, http_request, FrontDoors};
 use apigw::{RestResolved, RestTarget};
 use bytes::Bytes;
 use gateway::{EventContext, HttpResponse};
@@ -78,15 +78,7 @@ impl FrontDoors {
     }
 
     async fn call_rest_function(&self, req: &ApiRequest, target: &RestTarget) -> HttpResponse {
-        let host = req
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default()
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let host = host_name(req);
         // The function sees the path without the stage; requestContext.path keeps it.
         let http_req = http_request(req, target.path.clone());
         let ctx = EventContext {
