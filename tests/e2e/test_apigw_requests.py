@@ -10,6 +10,7 @@ drive the data plane."""
 import json
 import subprocess
 import threading
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -178,3 +179,38 @@ def test_cors(server, apis, echo_fn):
     status, headers, _ = call(server, api_id, "/items/1", headers={"Origin": "https://shop.example"})
     assert status == 200
     assert headers["access-control-allow-origin"] == "https://shop.example"
+
+
+SLOW = """
+import time
+
+
+def handler(event, context):
+    time.sleep(float((event.get("queryStringParameters") or {}).get("sleep", "0")))
+    return {"ok": True}
+"""
+
+
+def test_integration_timeout_and_throttling(server, apis, lambda_client):
+    name = unique("api-slow")
+    create_function(lambda_client, name, "python3.12", "app.handler", {"app.py": SLOW}, Timeout=15)
+    api_id = apis.create_api(Name=unique("slow"), ProtocolType="HTTP")["ApiId"]
+    integ = apis.create_integration(
+        ApiId=api_id,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=function_arn(name),
+        PayloadFormatVersion="2.0",
+        TimeoutInMillis=1000,
+    )["IntegrationId"]
+    apis.create_route(ApiId=api_id, RouteKey="$default", Target=f"integrations/{integ}")
+    apis.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    assert call(server, api_id, "/?sleep=0")[0] == 200
+    # Past the integration's timeout the API answers 503 without waiting for the function.
+    started = time.monotonic()
+    status, _, body = call(server, api_id, "/?sleep=5")
+    assert status == 503, body
+    assert time.monotonic() - started < 4.5
+    # A function that may not run (reserved concurrency 0) is throttled: 429.
+    lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    status, _, body = call(server, api_id, "/")
+    assert status == 429, body
