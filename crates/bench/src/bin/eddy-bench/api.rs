@@ -1,5 +1,6 @@
-//! Eddy's Lambda API as the benchmark uses it: function packages, CreateFunction,
-//! UpdateFunctionConfiguration, and Invoke requests.
+//! Eddy's AWS APIs as the benchmark uses them: function packages, CreateFunction,
+//! UpdateFunctionConfiguration, Invoke requests, CreateFunctionUrlConfig, and API
+//! Gateway v2's CreateApi.
 
 use crate::client::{Body, Client, Reply, Signer};
 use anyhow::{bail, Context};
@@ -59,6 +60,8 @@ fn json_string(s: &str) -> String {
     format!("\"{s}\"")
 }
 
+/// Signs and sends one control-plane call; anything but `want` is an error that shows the
+/// request and the whole answer.
 async fn call(
     client: &mut Client,
     signer: &Signer,
@@ -67,14 +70,10 @@ async fn call(
     body: String,
     want: u16,
 ) -> anyhow::Result<Reply> {
-    let req = signer.request(method.clone(), path, Bytes::from(body), &[]);
+    let req = signer.request(method.clone(), path, Bytes::from(body.clone()), &[]);
     let r = client.send(req).await?;
     if r.status != want {
-        bail!(
-            "{method} {path} answered {}: {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        );
+        bail!("{method} {path} {body} answered {}", r.whole());
     }
     Ok(r)
 }
@@ -122,6 +121,98 @@ pub async fn retire_environments(
     Ok(())
 }
 
+/// A function URL: its address and the ARN of the function behind it.
+pub struct FunctionUrl {
+    pub url: String,
+    pub function_arn: String,
+}
+
+/// CreateFunctionUrlConfig with `AuthType` `NONE` on the unqualified function.
+pub async fn create_function_url(
+    client: &mut Client,
+    signer: &Signer,
+    name: &str,
+) -> anyhow::Result<FunctionUrl> {
+    let r = call(
+        client,
+        signer,
+        Method::POST,
+        &format!("/2021-10-31/functions/{name}/url"),
+        "{\"AuthType\":\"NONE\"}".into(),
+        201,
+    )
+    .await
+    .with_context(|| format!("creating a function URL for {name}"))?;
+    let body = String::from_utf8_lossy(&r.body);
+    let field = |f: &str| {
+        json_str_field(&body, f)
+            .with_context(|| format!("no {f} in the CreateFunctionUrlConfig answer {body}"))
+    };
+    Ok(FunctionUrl {
+        url: field("FunctionUrl")?,
+        function_arn: field("FunctionArn")?,
+    })
+}
+
+/// An HTTP API: its id and its endpoint.
+pub struct HttpApi {
+    pub api_id: String,
+    pub endpoint: String,
+}
+
+/// API Gateway v2 CreateApi, quick create: an HTTP API whose `$default` route on its
+/// auto-deployed `$default` stage proxies to `target` (a function ARN) with payload 2.0.
+/// API Gateway v2's wire names are lowerCamelCase (`protocolType`), unlike Lambda's.
+pub async fn create_http_api(
+    client: &mut Client,
+    signer: &Signer,
+    name: &str,
+    target: &str,
+) -> anyhow::Result<HttpApi> {
+    let r = call(
+        client,
+        signer,
+        Method::POST,
+        "/v2/apis",
+        format!(
+            "{{\"name\":{},\"protocolType\":\"HTTP\",\"target\":{}}}",
+            json_string(name),
+            json_string(target)
+        ),
+        201,
+    )
+    .await
+    .with_context(|| format!("creating the HTTP API {name}"))?;
+    let body = String::from_utf8_lossy(&r.body);
+    let field = |f: &str| {
+        json_str_field(&body, f).with_context(|| format!("no {f} in the CreateApi answer {body}"))
+    };
+    Ok(HttpApi {
+        api_id: field("apiId")?,
+        endpoint: field("apiEndpoint")?,
+    })
+}
+
+/// The value of a top-level string field in a JSON object, for the few plain-ASCII
+/// fields the benchmark reads (ids, ARNs, URLs), which hold no escapes: not worth a
+/// JSON parser in this crate.
+fn json_str_field(body: &str, field: &str) -> Option<String> {
+    let key = format!("\"{field}\"");
+    let rest = &body[body.find(&key)? + key.len()..];
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let value = &rest[..rest.find('"')?];
+    (!value.contains('\\')).then(|| value.to_string())
+}
+
+/// The host and port of an `http://host:port/...` URL: the Host header its data plane
+/// is addressed with.
+pub fn authority(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("http://")?;
+    let host = rest.split('/').next()?;
+    (!host.is_empty()).then_some(host)
+}
+
 pub fn invoke_path(name: &str) -> String {
     format!("/2015-03-31/functions/{name}/invocations")
 }
@@ -151,4 +242,39 @@ pub fn tail_text(r: &Reply) -> Option<String> {
 /// The `REPORT` line of a reply to an invoke that asked for the log tail.
 pub fn tail_report(r: &Reply) -> Option<Report> {
     report_line::parse(&tail_text(r)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{authority, json_str_field};
+
+    #[test]
+    fn reads_string_fields() {
+        let body = r#"{"FunctionArn":"arn:aws:lambda:us-east-1:000000000000:function:f", "FunctionUrl" : "http://abc.lambda-url.us-east-1.localhost:4566/","AuthType":"NONE"}"#;
+        assert_eq!(
+            json_str_field(body, "FunctionUrl").as_deref(),
+            Some("http://abc.lambda-url.us-east-1.localhost:4566/")
+        );
+        assert_eq!(
+            json_str_field(body, "FunctionArn").as_deref(),
+            Some("arn:aws:lambda:us-east-1:000000000000:function:f")
+        );
+        assert_eq!(json_str_field(body, "Cors"), None);
+        assert_eq!(json_str_field(r#"{"A":1}"#, "A"), None);
+        assert_eq!(json_str_field(r#"{"A":"x\"y"}"#, "A"), None);
+    }
+
+    #[test]
+    fn authority_of_urls() {
+        assert_eq!(
+            authority("http://abc.lambda-url.us-east-1.localhost:4566/"),
+            Some("abc.lambda-url.us-east-1.localhost:4566")
+        );
+        assert_eq!(
+            authority("http://a1b2c3d4e5.execute-api.localhost:4566"),
+            Some("a1b2c3d4e5.execute-api.localhost:4566")
+        );
+        assert_eq!(authority("https://x/"), None);
+        assert_eq!(authority("http:///"), None);
+    }
 }

@@ -1,5 +1,6 @@
 //! The HTTP client every measurement shares: one keep-alive HTTP/1.1 connection per
-//! worker with Nagle off, and SigV4 signing for Eddy's Lambda API.
+//! worker with Nagle off, SigV4 signing for Eddy's AWS APIs, and the plain unsigned
+//! requests a browser sends to an HTTP entry point.
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -17,6 +18,25 @@ pub struct Reply {
     pub status: u16,
     pub headers: http::HeaderMap,
     pub body: Bytes,
+}
+
+impl Reply {
+    /// The whole answer on one line, `Date` left out: `status (headers): body`.
+    pub fn whole(&self) -> String {
+        let mut headers: Vec<String> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| *k != http::header::DATE)
+            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
+            .collect();
+        headers.sort();
+        format!(
+            "{} ({}): {}",
+            self.status,
+            headers.join(", "),
+            String::from_utf8_lossy(&self.body)
+        )
+    }
 }
 
 /// One connection; requests on it go one after another.
@@ -56,21 +76,28 @@ impl Client {
     }
 }
 
-/// Builds requests for one server, signed like the AWS SDKs sign them.
+/// Builds requests for one server and one service, signed like the AWS SDKs sign them.
 #[derive(Clone)]
 pub struct Signer {
     host: String,
+    /// The signing name of the service (`lambda`, `apigateway`, ...).
+    service: &'static str,
 }
 
 const ACCESS_KEY: &str = "test";
 const SECRET: &str = "test";
 const REGION: &str = "us-east-1";
-const SERVICE: &str = "lambda";
 
 impl Signer {
+    /// Signs for Lambda.
     pub fn new(addr: SocketAddr) -> Self {
+        Self::for_service(addr, "lambda")
+    }
+
+    pub fn for_service(addr: SocketAddr, service: &'static str) -> Self {
         Self {
             host: addr.to_string(),
+            service,
         }
     }
 
@@ -89,7 +116,7 @@ impl Signer {
             ACCESS_KEY,
             SECRET,
             REGION,
-            SERVICE,
+            self.service,
             now,
         )
     }
@@ -139,5 +166,43 @@ impl Signer {
             h.insert(*name, HeaderValue::from_static(value));
         }
         req
+    }
+}
+
+/// Unsigned `GET`s of one path on one virtual host, as a browser or curl sends them to
+/// a function URL or an API: no body, no signature, the entry point named by the Host
+/// header while the connection goes to Eddy's address.
+#[derive(Clone)]
+pub struct PlainGet {
+    host: HeaderValue,
+    uri: http::Uri,
+}
+
+impl PlainGet {
+    /// `host` is the Host header (`<id>.lambda-url.us-east-1.localhost:<port>`).
+    pub fn new(host: &str, path: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            host: HeaderValue::from_str(host).with_context(|| format!("Host header {host:?}"))?,
+            uri: path
+                .parse()
+                .with_context(|| format!("request path {path:?}"))?,
+        })
+    }
+
+    pub fn request(&self) -> Request<Body> {
+        let mut req = Request::new(Body::default());
+        *req.uri_mut() = self.uri.clone();
+        req.headers_mut()
+            .insert(http::header::HOST, self.host.clone());
+        req
+    }
+
+    /// The request, for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "GET {} with Host: {}",
+            self.uri,
+            self.host.to_str().unwrap_or_default()
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! The closed-loop load generator: N workers, each on its own connection, each sending
 //! its next request as soon as the last one is answered.
 
-use crate::client::{Body, Client, Reply};
+use crate::client::{Body, Client, PlainGet, Reply};
 use anyhow::{bail, Context};
 use bench::stats;
 use http::Request;
@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 
 /// Builds the next request; called once per request, so signing cost lands in the loop.
 pub type MakeRequest = Arc<dyn Fn() -> Request<Body> + Send + Sync>;
+
+/// Plain unsigned `GET`s with a Host header, for an HTTP entry point or the echo floor.
+pub fn plain_gets(get: PlainGet) -> MakeRequest {
+    Arc::new(move || get.request())
+}
 
 /// One measured point.
 #[derive(Debug, Clone)]

@@ -1,9 +1,11 @@
-//! `eddy-bench`: measures Eddy's start-up, warm invoke latency and throughput, and cold
-//! starts against a bare HTTP baseline on the same machine, and prints a Markdown report.
+//! `eddy-bench`: measures Eddy's start-up, warm invoke latency and throughput, the HTTP
+//! entry points in front of functions, and cold starts against a bare HTTP baseline on
+//! the same machine, and prints a Markdown report.
 
 mod api;
 mod client;
 mod echo;
+mod entry;
 mod load;
 mod machine;
 mod report;
@@ -123,6 +125,12 @@ fn main() -> anyhow::Result<()> {
         let baseline = baseline(&plan).await?;
         let (warm, rss_after_warm_kib, environments_after_warm) =
             warm_invokes(&server, &plan, &bootstrap).await?;
+        // While the Rust function's environments are still warm from the invokes, and
+        // before the cold starts retire them.
+        let entry = entry::measure(&server, &plan).await.map_err(|e| {
+            progress(format!("HTTP entry points not measured: {e:#}"));
+            format!("{e:#}")
+        });
         let cold = cold_starts(&server, &plan).await?;
         Ok::<_, anyhow::Error>(report::Results {
             machine,
@@ -136,6 +144,7 @@ fn main() -> anyhow::Result<()> {
             rss_after_warm_kib,
             environments_after_warm,
             cold,
+            entry,
         })
     });
     let stopped = server.stop();

@@ -36,6 +36,78 @@ pub struct Cold {
     pub eddy_share_with_start_ms: Option<f64>,
 }
 
+/// One HTTP entry point, or the echo floor, at each concurrency.
+pub struct EntrySeries {
+    pub label: &'static str,
+    /// What each request is.
+    pub request: String,
+    pub points: Vec<Point>,
+    /// Why the series is missing, or stops before the last concurrency.
+    pub failure: Option<String>,
+}
+
+impl EntrySeries {
+    fn at(&self, concurrency: usize) -> Option<&Point> {
+        self.points.iter().find(|p| p.concurrency == concurrency)
+    }
+}
+
+pub struct EntryPoints {
+    pub floor: EntrySeries,
+    pub url: EntrySeries,
+    pub api: EntrySeries,
+}
+
+/// The entry points' targets: p50 under this many times the echo floor's...
+const ENTRY_P50_FLOOR_RATIO_MAX: f64 = 3.0;
+/// ...and more than this many requests per second at [`ENTRY_RPS_CONCURRENCY`].
+const ENTRY_RPS_MIN: f64 = 10_000.0;
+const ENTRY_RPS_CONCURRENCY: usize = 16;
+
+impl EntryPoints {
+    /// The targets for one entry point, `None` where it was not measured.
+    fn targets(&self, s: &EntrySeries) -> [(String, String, Option<bool>); 2] {
+        let ratios: Vec<(usize, f64)> = s
+            .points
+            .iter()
+            .filter_map(|p| {
+                let f = self.floor.at(p.concurrency)?;
+                Some((p.concurrency, p.p50_us / f.p50_us))
+            })
+            .collect();
+        let all = self.floor.points.len();
+        let p50 = (
+            format!(
+                "{} → Rust no-op: p50 < {ENTRY_P50_FLOOR_RATIO_MAX}× the echo floor's p50 at every concurrency",
+                s.label
+            ),
+            if ratios.is_empty() {
+                "not measured".to_string()
+            } else {
+                ratios
+                    .iter()
+                    .map(|(c, r)| format!("{r:.2}× at {c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            (!ratios.is_empty()).then(|| {
+                ratios.len() == all && ratios.iter().all(|(_, r)| *r < ENTRY_P50_FLOOR_RATIO_MAX)
+            }),
+        );
+        let at = s.at(ENTRY_RPS_CONCURRENCY);
+        let rps = (
+            format!(
+                "{} → Rust no-op: > {} requests/s at concurrency {ENTRY_RPS_CONCURRENCY}",
+                s.label,
+                grouped(ENTRY_RPS_MIN)
+            ),
+            at.map_or_else(|| "not measured".into(), |p| format!("{:.0}/s", p.rps)),
+            at.map(|p| p.rps > ENTRY_RPS_MIN),
+        );
+        [p50, rps]
+    }
+}
+
 pub struct Results {
     pub machine: Machine,
     pub date: String,
@@ -48,6 +120,8 @@ pub struct Results {
     pub rss_after_warm_kib: Option<u64>,
     pub environments_after_warm: Option<String>,
     pub cold: Vec<Cold>,
+    /// The HTTP entry points, or why they could not be set up.
+    pub entry: Result<EntryPoints, String>,
 }
 
 fn us(v: f64) -> String {
@@ -67,23 +141,40 @@ fn ms(v: f64) -> String {
     }
 }
 
-fn yes(ok: bool) -> &'static str {
-    if ok {
-        "yes"
-    } else {
-        "**no**"
+fn yes(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "yes",
+        Some(false) => "**no**",
+        None => "not measured",
     }
+}
+
+/// A whole number with thousands separated by commas, as the targets are written.
+fn grouped(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    if v < 0.0 {
+        out.insert(0, '-');
+    }
+    out
 }
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// One target: what it is, what was measured, whether it was met.
+/// One target: what it is, what was measured, whether it was met (`None`: it could
+/// not be measured).
 struct Target {
     what: String,
     measured: String,
-    met: bool,
+    met: Option<bool>,
 }
 
 impl Results {
@@ -99,14 +190,14 @@ impl Results {
                 t.push(Target {
                     what: format!("{}: warm p50 at concurrency 1 < 150 µs", rust.label),
                     measured: format!("{} µs", us(p.p50_us)),
-                    met: p.p50_us < 150.0,
+                    met: Some(p.p50_us < 150.0),
                 });
             }
             if let Some((p, _)) = at(16) {
                 t.push(Target {
                     what: format!("{}: > 10,000 invocations/s at concurrency 16", rust.label),
                     measured: format!("{:.0}/s", p.rps),
-                    met: p.rps > 10_000.0,
+                    met: Some(p.rps > 10_000.0),
                 });
             }
         }
@@ -117,7 +208,7 @@ impl Results {
                     c.label
                 ),
                 measured: format!("{} ms", ms(c.eddy_share_ms)),
-                met: c.eddy_share_ms < 5.0,
+                met: Some(c.eddy_share_ms < 5.0),
             });
             if let Some(v) = c.eddy_share_with_start_ms {
                 t.push(Target {
@@ -126,7 +217,7 @@ impl Results {
                         c.label
                     ),
                     measured: format!("{} ms", ms(v)),
-                    met: v < 5.0,
+                    met: Some(v < 5.0),
                 });
             }
         }
@@ -134,20 +225,132 @@ impl Results {
             t.push(Target {
                 what: format!("{}: cold start < 100 ms end to end", py.label),
                 measured: format!("{} ms", ms(py.end_to_end_ms)),
-                met: py.end_to_end_ms < 100.0,
+                met: Some(py.end_to_end_ms < 100.0),
             });
+        }
+        if let Ok(e) = &self.entry {
+            for series in [&e.api, &e.url] {
+                for (what, measured, met) in e.targets(series) {
+                    t.push(Target {
+                        what,
+                        measured,
+                        met,
+                    });
+                }
+            }
         }
         t.push(Target {
             what: "Start-up to healthy < 20 ms (median)".into(),
             measured: format!("{} ms", ms(self.startup.median_ms)),
-            met: self.startup.median_ms < 20.0,
+            met: Some(self.startup.median_ms < 20.0),
         });
         t.push(Target {
             what: "Idle server resident memory < 20 MB".into(),
             measured: format!("{:.1} MiB", mib(self.startup.rss_median_kib)),
-            met: mib(self.startup.rss_median_kib) < 20.0,
+            met: Some(mib(self.startup.rss_median_kib) < 20.0),
         });
         t
+    }
+
+    fn write_entry_points(&self, s: &mut String) -> std::fmt::Result {
+        writeln!(s, "\n## HTTP entry points\n")?;
+        let e = match &self.entry {
+            Ok(e) => e,
+            Err(why) => {
+                writeln!(s, "Not measured: `{}`", why.replace('`', "'"))?;
+                return Ok(());
+            }
+        };
+        writeln!(
+            s,
+            "Plain unsigned `GET /` over keep-alive connections to Eddy's port, the entry point \
+             named by the Host header, answered by the warm Rust no-op (its `{{}}` becomes \
+             `200` with body `{{}}`). The echo floor is the bare HTTP server of the baseline, \
+             sent the same requests in the same run just before each entry point at the same \
+             concurrency. Ratios are to the floor at the same concurrency.\n"
+        )?;
+        for series in [&e.floor, &e.url, &e.api] {
+            writeln!(s, "- {}: `{}`", series.label, series.request)?;
+        }
+        writeln!(
+            s,
+            "\n| Entry point | Concurrency | Requests/s | p50 µs | p99 µs | p50 ÷ floor | p99 ÷ floor | Requests/s ÷ floor | Errors |"
+        )?;
+        writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        let concurrencies: Vec<usize> = e.floor.points.iter().map(|p| p.concurrency).collect();
+        for c in concurrencies {
+            let floor = e.floor.at(c);
+            for series in [&e.floor, &e.url, &e.api] {
+                let Some(p) = series.at(c) else {
+                    writeln!(s, "| {} | {c} | not measured | | | | | | |", series.label)?;
+                    continue;
+                };
+                let ratio = |f: fn(&Point) -> f64| match floor {
+                    Some(b) if !std::ptr::eq(b, p) => format!("{:.2}×", f(p) / f(b)),
+                    _ => "–".into(),
+                };
+                writeln!(
+                    s,
+                    "| {} | {c} | {:.0} | {} | {} | {} | {} | {} | {} |",
+                    series.label,
+                    p.rps,
+                    us(p.p50_us),
+                    us(p.p99_us),
+                    ratio(|p| p.p50_us),
+                    ratio(|p| p.p99_us),
+                    ratio(|p| p.rps),
+                    p.errors
+                )?;
+            }
+        }
+        for series in [&e.floor, &e.url, &e.api] {
+            if let Some(why) = &series.failure {
+                writeln!(
+                    s,
+                    "\n{} not measured: `{}`",
+                    series.label,
+                    why.replace('`', "'")
+                )?;
+            }
+            if let Some(first) = series
+                .points
+                .iter()
+                .filter(|p| p.errors > 0)
+                .find_map(|p| p.first_error.as_ref())
+            {
+                writeln!(
+                    s,
+                    "\n{}: first error seen: `{}`",
+                    series.label,
+                    first.replace('`', "'")
+                )?;
+            }
+        }
+        let verdict = |series: &EntrySeries| {
+            let t = e.targets(series);
+            let met = match (t[0].2, t[1].2) {
+                (Some(a), Some(b)) => Some(a && b),
+                _ => None,
+            };
+            let how = match met {
+                Some(true) => "met",
+                Some(false) => "**not met**",
+                None => "not measured",
+            };
+            format!(
+                "{}: {how} (p50 ÷ floor: {}; {})",
+                series.label, t[0].1, t[1].1
+            )
+        };
+        writeln!(
+            s,
+            "\nTargets (p50 under {ENTRY_P50_FLOOR_RATIO_MAX}× the echo floor's at every concurrency, \
+             and over {} requests/s at concurrency {ENTRY_RPS_CONCURRENCY}): {}; {}.",
+            grouped(ENTRY_RPS_MIN),
+            verdict(&e.api),
+            verdict(&e.url)
+        )?;
+        Ok(())
     }
 
     pub fn markdown(&self) -> String {
@@ -291,6 +494,8 @@ impl Results {
             writeln!(s, "\nHealth after the warm runs: `{envs}`")?;
         }
 
+        self.write_entry_points(s)?;
+
         writeln!(s, "\n## Cold start\n")?;
         writeln!(
             s,
@@ -324,5 +529,19 @@ impl Results {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(grouped(0.0), "0");
+        assert_eq!(grouped(999.0), "999");
+        assert_eq!(grouped(10_000.0), "10,000");
+        assert_eq!(grouped(1_234_567.4), "1,234,567");
+        assert_eq!(grouped(-1_000.0), "-1,000");
     }
 }
