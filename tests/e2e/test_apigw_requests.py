@@ -51,6 +51,7 @@ def test_quick_create(server, apis, echo_fn):
     status, headers, body = call(server, api["ApiId"], "/items/42?color=red")
     assert status == 200, body
     assert headers["x-v"] == "2"
+    assert headers["apigw-requestid"]
     event = json.loads(body)
     assert event["version"] == "2.0"
     assert event["routeKey"] == "$default"

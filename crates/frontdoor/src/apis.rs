@@ -104,6 +104,9 @@ impl FrontDoors {
         if let Some(c) = &cors {
             c.apply(&http_req, &mut resp);
         }
+        // HTTP APIs name each request in their own header too.
+        resp.headers
+            .push(("apigw-requestid".into(), req.request_id.clone()));
         resp
     }
 
