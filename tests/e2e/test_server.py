@@ -163,3 +163,43 @@ def test_connections_past_the_limit_get_a_503(fresh_server):
         for s in held:
             s.close()
     wait_until(lambda: srv.health()["status"] == "ok", timeout=10)
+
+
+def test_a_stalled_request_body_is_cut_off(fresh_server):
+    """A client that stops sending its body gets 408 (bodies read whole) or loses the
+    connection (streamed uploads) after the idle timeout, and the server stays up."""
+    import socket
+
+    srv = fresh_server(flags=[*DEFAULT_FLAGS, "--body-idle-timeout-ms", "1000"])
+    host, port = srv.url.rsplit("//", 1)[1].split(":")
+    srv.client("s3").create_bucket(Bucket="stall")
+    cases = [
+        ("lambda", "POST", "/2015-03-31/functions", {}),
+        ("s3", "PUT", "/stall/key", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}),
+    ]
+    for service, method, path, extra in cases:
+        req = AWSRequest(
+            method=method,
+            url=f"{srv.url}{path}",
+            headers={"Content-Length": "100", **extra},
+        )
+        SigV4Auth(Credentials("test", "test"), service, "us-east-1").add_auth(req)
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in req.headers.items()
+        )
+        sock = socket.create_connection((host, int(port)))
+        sock.settimeout(15)
+        started = time.monotonic()
+        sock.sendall(head.encode() + b"\r\n0123456789")
+        reply = b""
+        try:
+            while chunk := sock.recv(4096):
+                reply += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+        sock.close()
+        waited = time.monotonic() - started
+        assert 0.8 < waited < 12, f"{path}: cut off after {waited:.1f} s: {reply[:200]!r}"
+        if service == "lambda":
+            assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+    assert srv.health()["status"] == "ok"

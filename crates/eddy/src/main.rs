@@ -95,6 +95,10 @@ struct ServerArgs {
     /// Largest request body read, in bytes.
     #[arg(long, env = "EDDY_BODY_BYTES_MAX", default_value_t = 80 * 1024 * 1024)]
     body_bytes_max: usize,
+    /// The longest pause allowed while a request body arrives, in milliseconds; a client
+    /// that pauses longer gets 408 and the connection is closed.
+    #[arg(long, env = "EDDY_BODY_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
+    body_idle_timeout_ms: u64,
     /// Connections served at once.
     #[arg(long, env = "EDDY_CONNECTIONS_MAX", default_value_t = 4096)]
     connections_max: usize,
@@ -289,6 +293,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         edge::EdgeConfig {
             credentials: identity.clone(),
             body_bytes_max: args.body_bytes_max,
+            body_idle_timeout_ms: args.body_idle_timeout_ms,
             connections_max: args.connections_max,
         },
         internal,

@@ -30,6 +30,8 @@ pub struct EdgeConfig {
     pub credentials: Arc<wire::identity::Credentials>,
     /// The largest request body read (CreateFunction carries up to 50 MB of base64 zip).
     pub body_bytes_max: usize,
+    /// The longest pause allowed while a request body arrives, in milliseconds.
+    pub body_idle_timeout_ms: u64,
     /// Connections served at once; more wait in the kernel's accept queue.
     pub connections_max: usize,
 }
@@ -231,13 +233,22 @@ async fn run_service(service: Arc<dyn Service>, api: ApiRequest, request_id: &st
 }
 
 /// A hyper body as a [`wire::BodyStream`].
-struct IncomingStream(Incoming);
+struct IncomingStream {
+    body: Incoming,
+    /// The longest pause allowed between two pieces of the body.
+    idle: std::time::Duration,
+}
 
 impl wire::BodyStream for IncomingStream {
     fn next_chunk(&mut self) -> wire::BoxFuture<'_, Option<Result<Bytes, wire::BodyError>>> {
         Box::pin(async move {
             loop {
-                match self.0.frame().await? {
+                let Ok(frame) = tokio::time::timeout(self.idle, self.body.frame()).await else {
+                    return Some(Err(wire::BodyError::Incomplete(
+                        "the body paused longer than the server's body idle timeout".into(),
+                    )));
+                };
+                match frame? {
                     Ok(frame) => match frame.into_data() {
                         Ok(data) => return Some(Ok(data)),
                         // Trailers of a chunked HTTP body carry nothing S3 reads here.
@@ -498,7 +509,10 @@ impl Edge {
                 v.access_key,
                 Bytes::new(),
                 Some(wire::StreamedBody {
-                    reader: Box::new(IncomingStream(body)),
+                    reader: Box::new(IncomingStream {
+                        body,
+                        idle: std::time::Duration::from_millis(self.cfg.body_idle_timeout_ms),
+                    }),
                     check,
                 }),
             ),
@@ -551,20 +565,39 @@ impl Edge {
 
     /// Reads a whole request body within `--body-bytes-max`.
     async fn read_body(&self, service: &dyn Service, body: Incoming) -> Result<Bytes, ApiResponse> {
-        Limited::new(body, self.cfg.body_bytes_max)
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .map_err(|_| {
-                service.error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "RequestEntityTooLargeException",
-                    &format!(
-                        "Request must be smaller than {} bytes",
-                        self.cfg.body_bytes_max
-                    ),
-                )
-            })
+        let too_large = || {
+            service.error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+                &format!(
+                    "Request must be smaller than {} bytes",
+                    self.cfg.body_bytes_max
+                ),
+            )
+        };
+        let idle = std::time::Duration::from_millis(self.cfg.body_idle_timeout_ms);
+        let mut body = Limited::new(body, self.cfg.body_bytes_max);
+        let mut out = bytes::BytesMut::new();
+        loop {
+            // A client that stops sending its body is cut off instead of holding the
+            // connection (and the memory read so far) for ever.
+            match tokio::time::timeout(idle, body.frame()).await {
+                Err(_) => {
+                    return Err(service.error(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "RequestTimeout",
+                        "The request body did not arrive in time; send it without pauses longer than the server's body idle timeout.",
+                    ))
+                }
+                Ok(None) => return Ok(out.freeze()),
+                Ok(Some(Err(_))) => return Err(too_large()),
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        out.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
     }
 
     /// Accepts connections until `shutdown` turns true.
