@@ -203,3 +203,21 @@ def test_a_stalled_request_body_is_cut_off(fresh_server):
         if service == "lambda":
             assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
     assert srv.health()["status"] == "ok"
+
+
+def test_an_oversized_request_head_is_refused(server):
+    import socket
+
+    host, port = server.url.rsplit("//", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.settimeout(15)
+    sock.sendall(f"GET /_eddy/health HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * 200_000}\r\n\r\n".encode())
+    reply = b""
+    try:
+        while chunk := sock.recv(4096):
+            reply += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    sock.close()
+    assert reply.startswith(b"HTTP/1.1 431"), reply[:100]
+    assert server.health()["status"] == "ok"

@@ -15,6 +15,9 @@ use tokio::sync::{watch, Semaphore};
 /// The pause after a failed accept (out of file descriptors, for example), so a failure
 /// that persists does not spin.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(10);
+/// The largest request head read (a larger one is answered 431): far above what AWS's
+/// APIs accept in headers, far below what could hurt the server.
+const HEADER_BYTES_MAX: usize = 64 * 1024;
 /// How long writing the 503 to a connection past the limit may take.
 const REJECT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -91,7 +94,8 @@ pub async fn serve_http<C, I, S, B>(
             builder
                 .http1()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(cfg.header_read_timeout);
+                .header_read_timeout(cfg.header_read_timeout)
+                .max_buf_size(HEADER_BYTES_MAX);
             builder
                 .http2()
                 .timer(hyper_util::rt::TokioTimer::new())
