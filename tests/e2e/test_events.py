@@ -762,6 +762,8 @@ def test_unreachable_target_is_dead_lettered(fresh_server, tmp_path):
     srv = fresh_server()
     events = srv.client("events")
     lam = srv.client("lambda")
+    sqs = srv.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=DLQ_ARN.rsplit(":", 1)[1])["QueueUrl"]
     source = f"test.{uuid.uuid4().hex[:10]}"
 
     name = unique("dead")
@@ -785,12 +787,15 @@ def test_unreachable_target_is_dead_lettered(fresh_server, tmp_path):
     put_one(events, marker_source, {"marker": True})
     wait_for_event(marker_out, lambda e: detail_of(e).get("marker"), what="marker")
 
-    # SQS does not exist yet, so the dead letter stays in the outbox.
-    wait_until(
-        lambda: srv.health()["deliveries_pending"] >= 1,
-        timeout=30,
-        message=lambda: f"no dead letter waiting in the outbox: {srv.health()}",
-    )
+    # The dead letter lands in the queue the DeadLetterConfig names.
+    msgs = sqs.receive_message(
+        QueueUrl=dlq_url, WaitTimeSeconds=20, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    assert msgs, f"no dead letter in the queue: {srv.health()}"
+    dead = json.loads(msgs[0]["Body"])
+    assert dead["source"] == source
+    assert dead["detail"] == {"doomed": True}
+    assert msgs[0].get("MessageAttributes"), msgs[0]
 
 
 @pytest.mark.timeout(180)

@@ -352,6 +352,19 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
             },
         )),
     );
+    let sqs = sqs::Sqs::open(
+        db.clone(),
+        clock.clone(),
+        sqs::SqsConfig {
+            public_base: Some(endpoint.clone()),
+        },
+    )
+    .context("loading queues")?;
+    delivery.register(
+        delivery::events::SQS_SEND_KIND,
+        sqs::SqsDeliverer::new(sqs.clone()),
+    );
+    edge.register("sqs", Arc::new(sqs));
     let edge = Arc::new(edge);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -1,0 +1,438 @@
+//! Amazon SQS (json 1.0, `sqs/2012-11-05`): standard queues with visibility timeouts,
+//! delays, long polling, batches and redrive to a dead-letter queue, plus the outbox
+//! deliverer that sends dead letters and destination messages to a queue.
+//!
+//! Invariants: queues and messages live in memory and are written through to the store
+//! before a call answers, under the writer lock, so an acknowledged send survives a
+//! crash and so does an acknowledged delete. Visibility (who holds a message, until when)
+//! and receive counts live only in memory: after a restart every message is visible
+//! again, which keeps delivery at least once.
+
+mod api;
+mod error;
+pub mod model;
+
+pub use error::SqsError;
+
+use delivery::{Deliverer, FinalCondition, Outcome, RetryPolicy};
+use error::Result;
+use model::{AttrValue, QueueAttrs};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use store::{Live, NewEntry, OutboxEntry, Resource, ResourceStore, ResourceWrite};
+use wire::time::Clock;
+use wire::BoxFuture;
+
+/// The json 1.0 content type.
+pub(crate) const JSON_1_0: &str = "application/x-amz-json-1.0";
+
+/// Resource kinds in the store: one record per queue, one per message.
+const QUEUE: &str = "sqs.queue";
+const MESSAGE: &str = "sqs.message";
+
+/// Settings.
+#[derive(Debug, Clone, Default)]
+pub struct SqsConfig {
+    /// The base of queue URLs (`http://host:port`); the request's Host when unset.
+    pub public_base: Option<String>,
+}
+
+/// One message in a queue.
+#[derive(Debug, Clone, PartialEq)]
+struct Message {
+    id: String,
+    body: String,
+    attrs: BTreeMap<String, AttrValue>,
+    md5_body: String,
+    md5_attrs: Option<String>,
+    sent_ms: i64,
+    /// When it can next be received (end of its delay or visibility timeout).
+    visible_at_ms: i64,
+    receive_count: u32,
+    first_receive_ms: Option<i64>,
+    /// The nonce of the latest receipt handle.
+    receipt: Option<String>,
+}
+
+impl Message {
+    fn record(&self) -> Value {
+        let attrs: Map<String, Value> = self
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
+        json!({
+            "MessageId": self.id,
+            "Body": self.body,
+            "MessageAttributes": attrs,
+            "SentMs": self.sent_ms,
+            "AvailableMs": self.visible_at_ms.max(self.sent_ms),
+        })
+    }
+
+    fn from_record(v: &Value) -> Option<Self> {
+        let body = v.get("Body")?.as_str()?.to_string();
+        let attrs = model::parse_message_attributes(v.get("MessageAttributes")).ok()?;
+        let sent_ms = v.get("SentMs")?.as_i64()?;
+        Some(Self {
+            id: v.get("MessageId")?.as_str()?.to_string(),
+            md5_body: model::md5_hex(body.as_bytes()),
+            md5_attrs: model::md5_of_attributes(&attrs),
+            body,
+            attrs,
+            sent_ms,
+            visible_at_ms: v
+                .get("AvailableMs")
+                .and_then(Value::as_i64)
+                .unwrap_or(sent_ms),
+            receive_count: 0,
+            first_receive_ms: None,
+            receipt: None,
+        })
+    }
+}
+
+/// A standard queue.
+#[derive(Debug, Clone)]
+struct Queue {
+    name: String,
+    attrs: QueueAttrs,
+    created_ms: i64,
+    modified_ms: i64,
+    /// Messages by sequence number (send order).
+    messages: BTreeMap<u64, Message>,
+    next_seq: u64,
+    last_purge_ms: Option<i64>,
+}
+
+impl Queue {
+    fn record(&self) -> Value {
+        json!({
+            "Name": self.name,
+            "Attributes": self.attrs.to_map(),
+            "CreatedMs": self.created_ms,
+            "ModifiedMs": self.modified_ms,
+        })
+    }
+
+    fn count(&self, now_ms: i64, which: model::Visibility) -> usize {
+        self.messages
+            .values()
+            .filter(|m| model::visibility(m.visible_at_ms, m.receive_count, now_ms) == which)
+            .count()
+    }
+}
+
+/// (region, name) -> queue.
+type Key = (String, String);
+
+#[derive(Default)]
+struct State {
+    queues: BTreeMap<Key, Queue>,
+}
+
+struct Inner {
+    clock: Arc<dyn Clock>,
+    cfg: SqsConfig,
+    /// Queues and messages, written through to the store.
+    live: Live<State>,
+    /// Woken on every send, so long polls look again (a Notify: waiters only need to know
+    /// that something changed, and recheck the state themselves).
+    sent: tokio::sync::Notify,
+}
+
+/// The SQS API.
+#[derive(Clone)]
+pub struct Sqs {
+    inner: Arc<Inner>,
+}
+
+fn message_scope(region: &str, queue: &str) -> String {
+    format!("{region}:{queue}")
+}
+
+fn message_name(seq: u64) -> String {
+    format!("{seq:020}")
+}
+
+fn message_put(region: &str, queue: &str, seq: u64, m: &Message) -> ResourceWrite {
+    ResourceWrite::Put(Resource {
+        kind: MESSAGE.into(),
+        scope: message_scope(region, queue),
+        name: message_name(seq),
+        body: m.record().to_string(),
+        due_ms: None,
+    })
+}
+
+fn message_delete(region: &str, queue: &str, seq: u64) -> ResourceWrite {
+    ResourceWrite::Delete {
+        kind: MESSAGE.into(),
+        scope: message_scope(region, queue),
+        name: message_name(seq),
+    }
+}
+
+fn queue_put(region: &str, q: &Queue) -> ResourceWrite {
+    ResourceWrite::Put(Resource {
+        kind: QUEUE.into(),
+        scope: region.into(),
+        name: q.name.clone(),
+        body: q.record().to_string(),
+        due_ms: None,
+    })
+}
+
+/// A message to send, already checked.
+struct Outgoing {
+    body: String,
+    attrs: BTreeMap<String, AttrValue>,
+    delay_s: Option<u64>,
+}
+
+/// What a send answers.
+struct Sent {
+    id: String,
+    md5_body: String,
+    md5_attrs: Option<String>,
+}
+
+impl Sqs {
+    /// Loads the stored queues and messages.
+    pub fn open(
+        store: Arc<dyn ResourceStore>,
+        clock: Arc<dyn Clock>,
+        cfg: SqsConfig,
+    ) -> std::result::Result<Self, store::StoreError> {
+        let mut st = State::default();
+        for r in store.resources(QUEUE)? {
+            let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+            let attrs: BTreeMap<String, String> = body["Attributes"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let Ok(attrs) = QueueAttrs::default().with(&attrs) else {
+                tracing::warn!("skipping unreadable queue record {}/{}", r.scope, r.name);
+                continue;
+            };
+            let created_ms = body["CreatedMs"].as_i64().unwrap_or(0);
+            st.queues.insert(
+                (r.scope.clone(), r.name.clone()),
+                Queue {
+                    name: r.name,
+                    attrs,
+                    created_ms,
+                    modified_ms: body["ModifiedMs"].as_i64().unwrap_or(created_ms),
+                    messages: BTreeMap::new(),
+                    next_seq: 1,
+                    last_purge_ms: None,
+                },
+            );
+        }
+        for r in store.resources(MESSAGE)? {
+            let Some((region, queue)) = r.scope.split_once(':') else {
+                continue;
+            };
+            let msg = serde_json::from_str::<Value>(&r.body)
+                .ok()
+                .and_then(|v| Message::from_record(&v));
+            let (Some(m), Ok(seq), Some(q)) = (
+                msg,
+                r.name.parse::<u64>(),
+                st.queues.get_mut(&(region.to_string(), queue.to_string())),
+            ) else {
+                tracing::warn!("skipping message record {}/{}", r.scope, r.name);
+                continue;
+            };
+            q.next_seq = q.next_seq.max(seq + 1);
+            q.messages.insert(seq, m);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                clock,
+                cfg,
+                live: Live::new(store, st),
+                sent: tokio::sync::Notify::new(),
+            }),
+        })
+    }
+
+    fn live(&self) -> &Live<State> {
+        &self.inner.live
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Sends checked messages to one queue in one commit; answers in order.
+    async fn send_messages(
+        &self,
+        region: &str,
+        name: &str,
+        out: Vec<Outgoing>,
+    ) -> Result<Vec<Sent>> {
+        let key = (region.to_string(), name.to_string());
+        let _w = self.live().lock().await;
+        let now = self.now_ms();
+        let (first_seq, delay_s) = {
+            let st = self.live().read();
+            let q = st.queues.get(&key).ok_or(SqsError::QueueDoesNotExist)?;
+            (q.next_seq, q.attrs.delay_s)
+        };
+        let mut writes = Vec::new();
+        let mut msgs = Vec::new();
+        for (i, o) in out.into_iter().enumerate() {
+            let seq = first_seq + i as u64;
+            let m = Message {
+                id: wire::id::uuid4(),
+                md5_body: model::md5_hex(o.body.as_bytes()),
+                md5_attrs: model::md5_of_attributes(&o.attrs),
+                body: o.body,
+                attrs: o.attrs,
+                sent_ms: now,
+                visible_at_ms: now + (o.delay_s.unwrap_or(delay_s) as i64) * 1000,
+                receive_count: 0,
+                first_receive_ms: None,
+                receipt: None,
+            };
+            writes.push(message_put(region, name, seq, &m));
+            msgs.push((seq, m));
+        }
+        self.live().commit(writes, vec![], now).await?;
+        let sent = msgs
+            .iter()
+            .map(|(_, m)| Sent {
+                id: m.id.clone(),
+                md5_body: m.md5_body.clone(),
+                md5_attrs: m.md5_attrs.clone(),
+            })
+            .collect();
+        {
+            let mut st = self.live().write();
+            if let Some(q) = st.queues.get_mut(&key) {
+                q.next_seq = first_seq + msgs.len() as u64;
+                q.messages.extend(msgs);
+            }
+        }
+        self.inner.sent.notify_waiters();
+        Ok(sent)
+    }
+
+    /// Sends `body` to the queue `arn` with string attributes (dead letters and
+    /// destination messages from other services).
+    pub async fn send_to_arn(
+        &self,
+        arn: &str,
+        body: String,
+        attributes: &BTreeMap<String, String>,
+    ) -> std::result::Result<String, SqsError> {
+        let (region, name) = model::parse_queue_arn(arn).ok_or(SqsError::QueueDoesNotExist)?;
+        let attrs: BTreeMap<String, AttrValue> = attributes
+            .iter()
+            .filter(|(k, v)| model::valid_attribute_name(k) && !v.is_empty())
+            .take(model::MESSAGE_ATTRIBUTES_MAX)
+            .map(|(k, v)| (k.clone(), AttrValue::string(v)))
+            .collect();
+        let bytes_max = {
+            let st = self.live().read();
+            st.queues
+                .get(&(region.clone(), name.clone()))
+                .ok_or(SqsError::QueueDoesNotExist)?
+                .attrs
+                .message_bytes_max
+        };
+        model::check_message(&body, &attrs, bytes_max)?;
+        let sent = self
+            .send_messages(
+                &region,
+                &name,
+                vec![Outgoing {
+                    body,
+                    attrs,
+                    delay_s: None,
+                }],
+            )
+            .await?;
+        Ok(sent.into_iter().next().map(|s| s.id).unwrap_or_default())
+    }
+}
+
+impl wire::Service for Sqs {
+    fn handle(&self, req: wire::ApiRequest) -> BoxFuture<'_, wire::ApiResponse> {
+        Box::pin(async move {
+            match self.dispatch(&req).await {
+                Ok(v) => wire::response(
+                    http::StatusCode::OK,
+                    JSON_1_0,
+                    serde_json::to_vec(&v).unwrap_or_default(),
+                ),
+                Err(e) => e.into_response(),
+            }
+        })
+    }
+
+    fn error(&self, status: http::StatusCode, code: &str, message: &str) -> wire::ApiResponse {
+        error::error_response(status, code, code, message)
+    }
+}
+
+/// Delivers `SQS_SEND_KIND` outbox entries: dead letters and destination messages.
+pub struct SqsDeliverer {
+    sqs: Sqs,
+}
+
+impl SqsDeliverer {
+    pub fn new(sqs: Sqs) -> Arc<Self> {
+        Arc::new(Self { sqs })
+    }
+}
+
+/// Retries for a send that failed on the store: a few, an hour at most.
+const DELIVER_POLICY: RetryPolicy = RetryPolicy {
+    max_retries: 5,
+    max_age_ms: 3_600_000,
+    base_delay_ms: 1_000,
+};
+
+impl Deliverer for SqsDeliverer {
+    fn deliver<'a>(&'a self, entry: &'a OutboxEntry) -> BoxFuture<'a, (Outcome, RetryPolicy)> {
+        Box::pin(async move {
+            let meta: Value = serde_json::from_str(&entry.meta).unwrap_or(Value::Null);
+            let attrs: BTreeMap<String, String> = meta["MessageAttributes"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let body = String::from_utf8_lossy(&entry.payload).into_owned();
+            let outcome = match self.sqs.send_to_arn(&entry.target, body, &attrs).await {
+                Ok(id) => Outcome::Success {
+                    response: id.into_bytes(),
+                },
+                Err(SqsError::Internal(e)) => Outcome::Failed {
+                    error: e.into_bytes(),
+                },
+                Err(e) => {
+                    tracing::warn!("dropping the message for {}: {e}", entry.target);
+                    Outcome::Gone
+                }
+            };
+            (outcome, DELIVER_POLICY)
+        })
+    }
+
+    fn finish(&self, _: &OutboxEntry, _: &Outcome, _: FinalCondition) -> Vec<NewEntry> {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+"""Amazon SQS through boto3 and the AWS CLI: queues and their attributes, sends,
+receives and deletes (single and batch), visibility timeouts, long polling woken by a
+send, redrive to a dead-letter queue, purge, AWS's error codes and the durability of
+acknowledged sends across kill -9."""
+
+import hashlib
+import json
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import ACCOUNT_ID, REGION, aws, error_code, error_message, unique
+
+
+@pytest.fixture(scope="module")
+def sqs(server):
+    return server.client("sqs")
+
+
+def code_of(fn, **kwargs) -> str:
+    with pytest.raises(ClientError) as exc:
+        fn(**kwargs)
+    return error_code(exc)
+
+
+def new_queue(sqs, prefix="q", **attributes) -> str:
+    attrs = {k: str(v) for k, v in attributes.items()}
+    return sqs.create_queue(QueueName=unique(prefix), Attributes=attrs)["QueueUrl"]
+
+
+def attrs_of(sqs, url, *names) -> dict:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names) or ["All"])["Attributes"]
+
+
+def test_send_receive_delete(server, sqs):
+    name = unique("basic")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    assert url == f"{server.url}/{ACCOUNT_ID}/{name}"
+    assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
+    assert url in sqs.list_queues(QueueNamePrefix=name)["QueueUrls"]
+
+    sent = sqs.send_message(
+        QueueUrl=url,
+        MessageBody="hello",
+        MessageAttributes={
+            "color": {"DataType": "String", "StringValue": "blue"},
+            "size": {"DataType": "Number", "StringValue": "3"},
+            "raw": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    )
+    assert sent["MD5OfMessageBody"] == hashlib.md5(b"hello").hexdigest()
+    # boto3 itself does not check MD5OfMessageAttributes; AWS's value for these three.
+    assert len(sent["MD5OfMessageAttributes"]) == 32
+
+    got = sqs.receive_message(
+        QueueUrl=url,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["All"],
+    )["Messages"]
+    assert len(got) == 1
+    m = got[0]
+    assert m["Body"] == "hello"
+    assert m["MessageId"] == sent["MessageId"]
+    assert m["MD5OfBody"] == sent["MD5OfMessageBody"]
+    assert m["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    assert m["MessageAttributes"]["color"] == {"DataType": "String", "StringValue": "blue"}
+    assert m["MessageAttributes"]["raw"]["BinaryValue"] == b"\x00\x01"
+    assert m["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert int(m["Attributes"]["SentTimestamp"]) <= int(m["Attributes"]["ApproximateFirstReceiveTimestamp"])
+
+    # In flight: nothing more to receive.
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    a = attrs_of(sqs, url)
+    assert a["ApproximateNumberOfMessagesNotVisible"] == "1"
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert attrs_of(sqs, url, "ApproximateNumberOfMessagesNotVisible") == {"ApproximateNumberOfMessagesNotVisible": "0"}
+    sqs.delete_queue(QueueUrl=url)
+    assert code_of(sqs.get_queue_url, QueueName=name) == "AWS.SimpleQueueService.NonExistentQueue"
+
+
+def test_md5_of_message_attributes_matches_aws(sqs):
+    # The value AWS's documentation examples and the SDKs' checks agree on.
+    url = new_queue(sqs)
+    sent = sqs.send_message(
+        QueueUrl=url,
+        MessageBody="x",
+        MessageAttributes={"a": {"DataType": "String", "StringValue": "b"}},
+    )
+    payload = b"".join(
+        [len(b"a").to_bytes(4, "big"), b"a", len(b"String").to_bytes(4, "big"), b"String", b"\x01", len(b"b").to_bytes(4, "big"), b"b"]
+    )
+    assert sent["MD5OfMessageAttributes"] == hashlib.md5(payload).hexdigest()
+
+
+def test_batches(sqs):
+    url = new_queue(sqs, "batch")
+    entries = [{"Id": f"m{i}", "MessageBody": f"body {i}"} for i in range(10)]
+    out = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert sorted(s["Id"] for s in out["Successful"]) == sorted(e["Id"] for e in entries)
+    assert out.get("Failed", []) == []
+
+    bodies = {}
+    while len(bodies) < 10:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        assert msgs, "messages went missing"
+        for m in msgs:
+            bodies[m["Body"]] = m["ReceiptHandle"]
+    assert set(bodies) == {f"body {i}" for i in range(10)}
+    handles = list(bodies.values())
+    out = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": f"d{i}", "ReceiptHandle": h} for i, h in enumerate(handles)][:9]
+        + [{"Id": "bad", "ReceiptHandle": "not-a-handle"}],
+    )
+    assert len(out["Successful"]) == 9
+    assert out["Failed"][0]["Id"] == "bad"
+    assert out["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
+
+    too_many = [{"Id": f"m{i}", "MessageBody": "x"} for i in range(11)]
+    assert code_of(sqs.send_message_batch, QueueUrl=url, Entries=too_many) == "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
+    dup = [{"Id": "same", "MessageBody": "x"}, {"Id": "same", "MessageBody": "y"}]
+    assert code_of(sqs.send_message_batch, QueueUrl=url, Entries=dup) == "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+
+
+def test_visibility_timeout_expires_and_can_be_changed(sqs):
+    url = new_queue(sqs, "vis", VisibilityTimeout=1)
+    sqs.send_message(QueueUrl=url, MessageBody="again")
+    first = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    # Visible again after 1 s; a long poll waits for it.
+    second = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert second["Body"] == "again"
+    assert second["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert second["ReceiptHandle"] != first["ReceiptHandle"]
+
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=second["ReceiptHandle"], VisibilityTimeout=0)
+    third = sqs.receive_message(QueueUrl=url, VisibilityTimeout=60)["Messages"][0]
+    out = sqs.change_message_visibility_batch(
+        QueueUrl=url, Entries=[{"Id": "a", "ReceiptHandle": third["ReceiptHandle"], "VisibilityTimeout": 120}]
+    )
+    assert [s["Id"] for s in out["Successful"]] == ["a"]
+
+
+def test_long_poll_is_woken_by_a_send(sqs):
+    url = new_queue(sqs, "poll")
+    result = {}
+
+    def poll():
+        t = time.monotonic()
+        result["msgs"] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20).get("Messages", [])
+        result["secs"] = time.monotonic() - t
+
+    th = threading.Thread(target=poll)
+    th.start()
+    time.sleep(1.0)
+    sqs.send_message(QueueUrl=url, MessageBody="wake up")
+    th.join(30)
+    assert [m["Body"] for m in result["msgs"]] == ["wake up"]
+    assert result["secs"] < 10
+
+
+def test_empty_long_poll_waits(sqs):
+    url = new_queue(sqs, "empty")
+    t = time.monotonic()
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)
+    assert time.monotonic() - t >= 0.9
+
+
+def test_delay_seconds(sqs):
+    url = new_queue(sqs, "delay")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+    assert attrs_of(sqs, url, "ApproximateNumberOfMessagesDelayed")["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    assert got[0]["Body"] == "later"
+
+
+def test_redrive_to_dead_letter_queue(sqs):
+    dlq = new_queue(sqs, "dlq")
+    dlq_arn = attrs_of(sqs, dlq, "QueueArn")["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    src = new_queue(sqs, "src", RedrivePolicy=policy, VisibilityTimeout=0)
+    assert json.loads(attrs_of(sqs, src, "RedrivePolicy")["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": 2,
+    }
+    sent = sqs.send_message(QueueUrl=src, MessageBody="poison")
+    for _ in range(2):
+        assert sqs.receive_message(QueueUrl=src)["Messages"][0]["Body"] == "poison"
+    # The third receive moves it instead of handing it out.
+    assert "Messages" not in sqs.receive_message(QueueUrl=src)
+    moved = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=2)["Messages"][0]
+    assert moved["Body"] == "poison"
+    assert moved["MessageId"] == sent["MessageId"]
+
+
+def test_purge(sqs):
+    url = new_queue(sqs, "purge")
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+    assert attrs_of(sqs, url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == "3"
+    sqs.purge_queue(QueueUrl=url)
+    assert attrs_of(sqs, url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == "0"
+    assert code_of(sqs.purge_queue, QueueUrl=url) == "AWS.SimpleQueueService.PurgeQueueInProgress"
+
+
+def test_attributes(sqs):
+    url = new_queue(sqs, "attrs", VisibilityTimeout=45, DelaySeconds=2, MaximumMessageSize=2048)
+    a = attrs_of(sqs, url)
+    assert a["VisibilityTimeout"] == "45"
+    assert a["DelaySeconds"] == "2"
+    assert a["MaximumMessageSize"] == "2048"
+    assert a["MessageRetentionPeriod"] == "345600"
+    assert a["ReceiveMessageWaitTimeSeconds"] == "0"
+    assert a["QueueArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{url.rsplit('/', 1)[1]}"
+    assert abs(int(a["CreatedTimestamp"]) - time.time()) < 60
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "10"})
+    assert attrs_of(sqs, url, "VisibilityTimeout") == {"VisibilityTimeout": "10"}
+    # Same attributes: the existing queue; different ones: an error.
+    name = url.rsplit("/", 1)[1]
+    assert sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "10"})["QueueUrl"] == url
+    assert code_of(sqs.create_queue, QueueName=name, Attributes={"VisibilityTimeout": "11"}) == "QueueAlreadyExists"
+    big = "x" * 3000
+    assert code_of(sqs.send_message, QueueUrl=url, MessageBody=big) == "InvalidParameterValue"
+
+
+def test_errors(server, sqs):
+    missing = f"{server.url}/{ACCOUNT_ID}/{unique('missing')}"
+    with pytest.raises(ClientError) as exc:
+        sqs.send_message(QueueUrl=missing, MessageBody="x")
+    assert error_code(exc) == "AWS.SimpleQueueService.NonExistentQueue"
+    assert error_message(exc) == "The specified queue does not exist."
+    assert code_of(sqs.create_queue, QueueName="bad name!") == "InvalidParameterValue"
+    with pytest.raises(ClientError) as exc:
+        sqs.create_queue(QueueName=unique("fifo") + ".fifo", Attributes={"FifoQueue": "true"})
+    assert "FIFO" in error_message(exc)
+    assert code_of(sqs.create_queue, QueueName=unique("v"), Attributes={"VisibilityTimeout": "99999"}) == "InvalidAttributeValue"
+    assert code_of(sqs.create_queue, QueueName=unique("v"), Attributes={"Nope": "1"}) == "InvalidAttributeName"
+    url = new_queue(sqs)
+    assert code_of(sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=11) == "InvalidParameterValue"
+    assert code_of(sqs.delete_message, QueueUrl=url, ReceiptHandle="garbage") == "ReceiptHandleIsInvalid"
+    assert code_of(sqs.send_message, QueueUrl=url, MessageBody="bad \x01 char") == "InvalidMessageContents"
+
+
+def test_kill9_keeps_acknowledged_messages(fresh_server):
+    srv = fresh_server()
+    sqs = srv.client("sqs")
+    url = sqs.create_queue(QueueName="durable", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="deleted")
+    handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    sqs.send_message(QueueUrl=url, MessageBody="in flight")
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "in flight"
+    sqs.send_message(
+        QueueUrl=url, MessageBody="acknowledged", MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}}
+    )
+    srv.kill9()
+
+    srv.start()
+    sqs = srv.client("sqs")
+    # The port is new after the restart; the queue is the same.
+    url = sqs.get_queue_url(QueueName="durable")["QueueUrl"]
+    assert url == f"{srv.url}/{ACCOUNT_ID}/durable"
+    assert attrs_of(sqs, url, "VisibilityTimeout") == {"VisibilityTimeout": "300"}
+    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    # The in-flight message is visible again after the restart: at least once.
+    assert sorted(m["Body"] for m in msgs) == ["acknowledged", "in flight"]
+    ack = next(m for m in msgs if m["Body"] == "acknowledged")
+    assert ack["MessageAttributes"] == {"k": {"DataType": "String", "StringValue": "v"}}
+
+
+def test_aws_cli(server):
+    # The CLI's sqs commands answer to --endpoint-url but not AWS_ENDPOINT_URL.
+    def run(*args):
+        rc, out, err = aws(server, *args, "--endpoint-url", server.url)
+        assert rc == 0, f"`aws {' '.join(args)}` failed with {rc}:\n{err}\n{out}"
+        return json.loads(out) if out.strip() else {}
+
+    name = unique("cli")
+    url = run("sqs", "create-queue", "--queue-name", name)["QueueUrl"]
+    assert url.endswith(f"/{ACCOUNT_ID}/{name}")
+    sent = run("sqs", "send-message", "--queue-url", url, "--message-body", "from the cli")
+    assert sent["MD5OfMessageBody"] == hashlib.md5(b"from the cli").hexdigest()
+    got = run("sqs", "receive-message", "--queue-url", url, "--wait-time-seconds", "1")
+    assert got["Messages"][0]["Body"] == "from the cli"
+    rc, out, err = aws(server, "sqs", "get-queue-url", "--queue-name", unique("nope"), "--endpoint-url", server.url)
+    assert rc != 0
+    assert "NonExistentQueue" in err
