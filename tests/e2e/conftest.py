@@ -543,3 +543,19 @@ def aws(server: Server, *args: str, timeout: float = 120, cwd: str | Path | None
         cwd=cwd,
     )
     return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def out_file(tmp_path) -> Path:
+    """Where a recorder function (see recorder.py) writes what it receives."""
+    return tmp_path / "events.jsonl"
+
+
+@pytest.fixture
+def recorder(request, lambda_client, out_file) -> str:
+    """A recorder function writing to `out_file`, named with the test module's
+    RECORDER_PREFIX."""
+    from recorder import make_recorder
+
+    prefix = getattr(request.module, "RECORDER_PREFIX", "recorder")
+    return make_recorder(lambda_client, out_file, prefix)

@@ -16,7 +16,6 @@ test sees exactly what was delivered and how often."""
 import json
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -68,16 +67,6 @@ def rule_to(events, recorder: str, pattern: dict, bus: str = "default", **rule) 
 @pytest.fixture(scope="module")
 def events(server):
     return server.client("events")
-
-
-@pytest.fixture
-def out_file(tmp_path) -> Path:
-    return tmp_path / "events.jsonl"
-
-
-@pytest.fixture
-def recorder(lambda_client, out_file) -> str:
-    return make_recorder(lambda_client, out_file, RECORDER_PREFIX)
 
 
 @pytest.fixture

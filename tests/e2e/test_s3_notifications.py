@@ -59,16 +59,6 @@ def s3(server):
 
 
 @pytest.fixture
-def out_file(tmp_path) -> Path:
-    return tmp_path / "events.jsonl"
-
-
-@pytest.fixture
-def recorder(lambda_client, out_file) -> str:
-    return make_recorder(lambda_client, out_file, RECORDER_PREFIX)
-
-
-@pytest.fixture
 def bucket(s3) -> str:
     name = unique("notify")
     s3.create_bucket(Bucket=name)

@@ -16,7 +16,6 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -64,16 +63,6 @@ def lambda_target(function: str, payload: str | None = None) -> dict:
 @pytest.fixture(scope="module")
 def scheduler(server):
     return server.client("scheduler")
-
-
-@pytest.fixture
-def out_file(tmp_path) -> Path:
-    return tmp_path / "inputs.jsonl"
-
-
-@pytest.fixture
-def recorder(lambda_client, out_file) -> str:
-    return make_recorder(lambda_client, out_file, RECORDER_PREFIX)
 
 
 @pytest.fixture

@@ -137,6 +137,24 @@ def test_sigterm_stops_cleanly_and_state_survives(fresh_server):
     assert streams, "log streams from before the restart are gone"
 
 
+def raw_exchange(srv, request: bytes) -> bytes:
+    """Sends raw bytes on a new connection and reads until the server closes it (or
+    15 s pass, or it resets the connection)."""
+    import socket
+
+    host, port = srv.url.rsplit("//", 1)[1].split(":")
+    reply = b""
+    with socket.create_connection((host, int(port))) as sock:
+        sock.settimeout(15)
+        try:
+            sock.sendall(request)
+            while chunk := sock.recv(4096):
+                reply += chunk
+        except (ConnectionResetError, BrokenPipeError, socket.timeout):
+            pass
+    return reply
+
+
 def test_http2_over_cleartext(server):
     out = subprocess.run(
         ["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", server.url + "/_eddy/health"],
@@ -168,8 +186,6 @@ def test_connections_past_the_limit_get_a_503(fresh_server):
 def test_a_stalled_request_body_is_cut_off(fresh_server):
     """A client that stops sending its body gets 408 (bodies read whole) or loses the
     connection (streamed uploads) after the idle timeout, and the server stays up."""
-    import socket
-
     srv = fresh_server(flags=[*DEFAULT_FLAGS, "--body-idle-timeout-ms", "1000"])
     host, port = srv.url.rsplit("//", 1)[1].split(":")
     srv.client("s3").create_bucket(Bucket="stall")
@@ -187,17 +203,8 @@ def test_a_stalled_request_body_is_cut_off(fresh_server):
         head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in req.headers.items()
         )
-        sock = socket.create_connection((host, int(port)))
-        sock.settimeout(15)
         started = time.monotonic()
-        sock.sendall(head.encode() + b"\r\n0123456789")
-        reply = b""
-        try:
-            while chunk := sock.recv(4096):
-                reply += chunk
-        except (ConnectionResetError, socket.timeout):
-            pass
-        sock.close()
+        reply = raw_exchange(srv, head.encode() + b"\r\n0123456789")
         waited = time.monotonic() - started
         assert 0.8 < waited < 12, f"{path}: cut off after {waited:.1f} s: {reply[:200]!r}"
         if service == "lambda":
@@ -206,18 +213,6 @@ def test_a_stalled_request_body_is_cut_off(fresh_server):
 
 
 def test_an_oversized_request_head_is_refused(server):
-    import socket
-
-    host, port = server.url.rsplit("//", 1)[1].split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.settimeout(15)
-    sock.sendall(f"GET /_eddy/health HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * 200_000}\r\n\r\n".encode())
-    reply = b""
-    try:
-        while chunk := sock.recv(4096):
-            reply += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
-    sock.close()
+    reply = raw_exchange(server, f"GET /_eddy/health HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * 200_000}\r\n\r\n".encode())
     assert reply.startswith(b"HTTP/1.1 431"), reply[:100]
     assert server.health()["status"] == "ok"
