@@ -519,6 +519,19 @@ impl Secrets {
                 "The operation failed because the secret {name} already exists."
             )));
         }
+        // AWS's quota of secrets per Region, so callers cannot grow memory without bound.
+        let in_region = self
+            .live()
+            .read()
+            .secrets
+            .range((region.to_string(), String::new())..)
+            .take_while(|(k, _)| k.0 == region)
+            .count();
+        if in_region >= model::SECRETS_PER_REGION_MAX {
+            return Err(SecretsError::LimitExceeded(
+                crate::error::QUOTA_EXCEEDED.into(),
+            ));
+        }
         let now = self.now_ms();
         let arn = model::secret_arn(region, name, &model::arn_suffix(wire::id::next_u64));
         let mut s = Secret {

@@ -7,6 +7,8 @@ use crate::error::{Result, SecretsError, QUOTA_EXCEEDED};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// Secrets per Region (AWS's quota).
+pub const SECRETS_PER_REGION_MAX: usize = 500_000;
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
 pub const AWSPENDING: &str = "AWSPENDING";
