@@ -32,7 +32,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -47,9 +46,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import boto3  # noqa: E402
-import botocore  # noqa: E402
-
 from s3_bench import (  # noqa: E402
     EDDY_LISTEN_RE,
     MOTO_LISTEN_RE,
@@ -58,17 +54,23 @@ from s3_bench import (  # noqa: E402
     Point,
     Server,
     command_output,
-    cpu_model,
-    eddy_commit,
     eddy_health,
-    filesystem_of,
+    emit_report,
+    find_eddy_bin,
+    find_moto_bin,
+    load_average,
+    log_problems,
     make_client,
     markdown_table,
-    memory_gib,
     num,
     percentile,
+    problems_summary,
     ratio,
+    run_meta,
     run_point,
+    run_threads,
+    show_server_logs,
+    stop_servers,
     wait_healthy,
 )
 
@@ -119,13 +121,6 @@ def start_eddy(eddy_bin: Path, work: Path, name: str) -> Server:
                   work / f"{name}.log", EDDY_LISTEN_RE, env=env)
     wait_healthy(eddy.endpoint)
     return eddy
-
-
-def log_problems(server: Server) -> list[str]:
-    """Lines past Eddy's start-up line: it runs at log level warn, so each is a warning
-    or an error."""
-    return [line for line in server.log_path.read_text(errors="replace").splitlines()
-            if line.strip() and not EDDY_LISTEN_RE.search(line)]
 
 
 # --------------------------------------------------------------------------
@@ -409,11 +404,7 @@ def delete_many(clients: list, names: list[str]) -> None:
         for name in names[w::len(clients)]:
             clients[w].delete_schedule(Name=name)
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(len(clients))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads([threading.Thread(target=worker, args=(w,)) for w in range(len(clients))])
 
 
 def schedule_phase(eddy_bin: Path, work: Path, name: str, count: int, window_s: int,
@@ -835,42 +826,25 @@ def main() -> int:
     args.lead = args.lead if args.lead is not None else (5.0 if q else 20.0)
     args.sleeps = args.sleeps or (200 if q else 1000)
 
-    eddy_bin = Path(args.eddy)
-    if not eddy_bin.is_absolute():
-        eddy_bin = (Path.cwd() / eddy_bin) if (Path.cwd() / eddy_bin).exists() else REPO_ROOT / eddy_bin
-    if not eddy_bin.exists():
-        progress(f"no Eddy binary at {eddy_bin}; build it with `cargo build --release -p eddy`")
+    eddy_bin = find_eddy_bin(args.eddy, "cargo build --release -p eddy")
+    if eddy_bin is None:
         return 2
-    moto_bin = args.moto_server or str(Path(sys.executable).parent / "moto_server")
-    if not shutil.which(moto_bin):
-        progress(f"no moto_server at {moto_bin}; install bench/requirements.txt")
+    moto_bin = find_moto_bin(args.moto_server)
+    if moto_bin is None:
         return 2
 
     import moto  # only for its version; the server is a separate process
 
     t_begin = time.monotonic()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     work = Path(tempfile.mkdtemp(prefix="eddy-events-bench-", dir=args.tmp_dir))
     eddy = moto_srv = None
     sleeps: list[SleepRun] = []
     try:
-        meta = {
-            "Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "Eddy commit": eddy_commit(),
-            # The binary may be older than the work tree; its age tells whether the
-            # commit above is really what was measured.
-            "Eddy binary": f"{eddy_bin}, built "
-                           + datetime.fromtimestamp(eddy_bin.stat().st_mtime, timezone.utc)
-                           .strftime("%Y-%m-%d %H:%M UTC"),
-            "Machine": f"{os.cpu_count()} CPUs, {cpu_model()}, {memory_gib():.1f} GiB memory, "
-                       f"Linux {platform.release()}",
-            "Load average when the run started": load,
-            "Data dirs": f"{work} ({filesystem_of(str(work))})",
-            "Client": f"Python {platform.python_version()}, boto3 {boto3.__version__}, "
-                      f"botocore {botocore.__version__}",
-            "Reference emulator": f"moto {moto.__version__} (`moto_server`, werkzeug, threaded)",
+        meta = run_meta(eddy_bin, work, load, moto.__version__)
+        meta.update({
             "Rust": command_output(["rustc", "--version"]) or "unknown",
-        }
+        })
         progress(f"work dir {work}")
 
         sleeps.append(sleep_lateness("start of run", args.sleeps, 0.005))
@@ -896,27 +870,18 @@ def main() -> int:
         sleeps.append(sleep_lateness("end of run", args.sleeps, 0.005))
 
         for k, lines in problems.items():
-            meta[f"Eddy warnings and errors logged ({k})"] = (
-                "none" if not lines else f"{len(lines)}, first: `{lines[0][:300]}`")
-        meta["Load average when the run ended"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            meta[f"Eddy warnings and errors logged ({k})"] = problems_summary(lines)
+        meta["Load average when the run ended"] = load_average()
         meta["Total run time"] = f"{time.monotonic() - t_begin:.0f} s"
         text = report(meta, sleeps, matcher, points, outbox, phases, args)
     except BaseException:
-        # The directory with the servers' logs is about to go; show what they said.
-        for s in (eddy, moto_srv):
-            if s:
-                progress(f"last output of {s.name}:\n{s.log_path.read_text(errors='replace')[-3000:]}")
+        show_server_logs(eddy, moto_srv)
         raise
     finally:
-        for s in (moto_srv, eddy):
-            if s:
-                s.stop()
+        stop_servers(moto_srv, eddy)
         shutil.rmtree(work, ignore_errors=True)
 
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    return emit_report(text, args.out)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import secrets as pysecrets
 import shutil
 import sys
@@ -45,34 +44,34 @@ import urllib.parse
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import boto3  # noqa: E402
-import botocore  # noqa: E402
-
-from events_bench import log_problems, median  # noqa: E402
+from events_bench import median  # noqa: E402
 from s3_bench import (  # noqa: E402
     EDDY_LISTEN_RE,
     MOTO_LISTEN_RE,
-    REPO_ROOT,
     ROLE_ARN,
     Point,
     Server,
     command_output,
-    cpu_model,
-    eddy_commit,
     eddy_health,
-    filesystem_of,
+    emit_report,
+    find_eddy_bin,
+    find_moto_bin,
+    load_average,
+    log_problems,
     make_client,
     markdown_table,
-    memory_gib,
     num,
     percentile,
+    problems_summary,
     ratio,
+    run_meta,
     run_point,
+    show_server_logs,
+    stop_servers,
     wait_healthy,
 )
 
@@ -662,15 +661,11 @@ def main() -> int:
     args.rounds = args.rounds or (1 if q else 3)
     args.requests = args.requests or (50 if q else 200)
 
-    eddy_bin = Path(args.eddy)
-    if not eddy_bin.is_absolute():
-        eddy_bin = (Path.cwd() / eddy_bin) if (Path.cwd() / eddy_bin).exists() else REPO_ROOT / eddy_bin
-    if not eddy_bin.exists():
-        progress(f"no Eddy binary at {eddy_bin}; build it with `cargo build --release -p eddy`")
+    eddy_bin = find_eddy_bin(args.eddy, "cargo build --release -p eddy")
+    if eddy_bin is None:
         return 2
-    moto_bin = args.moto_server or str(Path(sys.executable).parent / "moto_server")
-    if not shutil.which(moto_bin):
-        progress(f"no moto_server at {moto_bin}; install bench/requirements.txt")
+    moto_bin = find_moto_bin(args.moto_server)
+    if moto_bin is None:
         return 2
     # Eddy would otherwise start `python3`, which may be a version manager's shim that
     # adds a shell script to every cold start; this process's interpreter is real.
@@ -682,29 +677,16 @@ def main() -> int:
     import moto  # only for its version; the server is a separate process
 
     t_begin = time.monotonic()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     work = Path(tempfile.mkdtemp(prefix="eddy-params-bench-", dir=args.tmp_dir))
     eddy_dir = work / "eddy-data"
     eddy_dir.mkdir()
     eddy = moto_srv = None
     try:
-        meta = {
-            "Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "Eddy commit": eddy_commit(),
-            # The binary may be older than the work tree; its age tells whether the
-            # commit above is really what was measured.
-            "Eddy binary": f"{eddy_bin}, built "
-                           + datetime.fromtimestamp(eddy_bin.stat().st_mtime, timezone.utc)
-                           .strftime("%Y-%m-%d %H:%M UTC"),
-            "Machine": f"{os.cpu_count()} CPUs, {cpu_model()}, {memory_gib():.1f} GiB memory, "
-                       f"Linux {platform.release()}",
-            "Load average when the run started": load,
-            "Data dirs": f"{work} ({filesystem_of(str(work))})",
-            "Client": f"Python {platform.python_version()}, boto3 {boto3.__version__}, "
-                      f"botocore {botocore.__version__}",
-            "Reference emulator": f"moto {moto.__version__} (`moto_server`, werkzeug, threaded)",
+        meta = run_meta(eddy_bin, work, load, moto.__version__)
+        meta.update({
             "Function interpreter": f"{interpreter}, packages from {sdk_path}",
-        }
+        })
         progress(f"work dir {work}")
 
         progress("starting Eddy")
@@ -727,28 +709,18 @@ def main() -> int:
 
         endpoint = bench_endpoint(eddy, args)
         health = eddy_health(eddy.endpoint)
-        lines = log_problems(eddy)
-        meta["Eddy warnings and errors logged during the run"] = (
-            "none" if not lines else f"{len(lines)}, first: `{lines[0][:300]}`")
-        meta["Load average when the run ended"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        meta["Eddy warnings and errors logged during the run"] = problems_summary(log_problems(eddy))
+        meta["Load average when the run ended"] = load_average()
         meta["Total run time"] = f"{time.monotonic() - t_begin:.0f} s"
         text = report(meta, points, endpoint, args, interpreter, health)
     except BaseException:
-        # The directory with the servers' logs is about to go; show what they said.
-        for s in (eddy, moto_srv):
-            if s:
-                progress(f"last output of {s.name}:\n{s.log_path.read_text(errors='replace')[-3000:]}")
+        show_server_logs(eddy, moto_srv)
         raise
     finally:
-        for s in (moto_srv, eddy):
-            if s:
-                s.stop()
+        stop_servers(moto_srv, eddy)
         shutil.rmtree(work, ignore_errors=True)
 
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    return emit_report(text, args.out)
 
 
 if __name__ == "__main__":

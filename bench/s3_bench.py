@@ -318,6 +318,104 @@ def eddy_health(endpoint: str) -> str:
         return f"unavailable: {e}"
 
 
+# Eddy's start-up lines on stdout (where it listens, where HTTP APIs and function URLs
+# answer); anything else in its log is a warning or an error (it runs at level warn).
+EDDY_STARTUP_RE = re.compile(r"listening on http://|^HTTP APIs answer at ")
+
+
+def log_problems(server: Server) -> list[str]:
+    """The lines of Eddy's log past its start-up lines: warnings and errors."""
+    return [line for line in server.log_path.read_text(errors="replace").splitlines()
+            if line.strip() and not EDDY_STARTUP_RE.search(line)]
+
+
+def problems_summary(lines: list[str]) -> str:
+    """How a report's metadata shows the lines `log_problems` returned."""
+    return "none" if not lines else f"{len(lines)}, first: `{lines[0][:300]}`"
+
+
+# --------------------------------------------------------------------------
+# What every benchmark's main() shares
+# --------------------------------------------------------------------------
+
+
+def run_threads(threads: list[threading.Thread]) -> None:
+    """Starts all the threads, then waits for all of them."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def find_eddy_bin(arg: str, build: str) -> Path | None:
+    """The Eddy binary named by --eddy, relative to the working directory if it is
+    there, else to the repository; None (after saying so) if it does not exist."""
+    eddy_bin = Path(arg)
+    if not eddy_bin.is_absolute():
+        eddy_bin = (Path.cwd() / eddy_bin) if (Path.cwd() / eddy_bin).exists() else REPO_ROOT / eddy_bin
+    if not eddy_bin.exists():
+        progress(f"no Eddy binary at {eddy_bin}; build it with `{build}`")
+        return None
+    return eddy_bin
+
+
+def find_moto_bin(arg: str | None, hint: str = "") -> str | None:
+    """moto_server from --moto-server or next to this interpreter; None (after saying
+    so) if there is none."""
+    moto_bin = arg or str(Path(sys.executable).parent / "moto_server")
+    if not shutil.which(moto_bin):
+        progress(f"no moto_server at {moto_bin}; install bench/requirements.txt{hint}")
+        return None
+    return moto_bin
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_meta(eddy_bin: Path, work: Path, load: str, moto_version: str,
+             data_dirs: str = "Data dirs") -> dict:
+    """The first entries of every report's metadata, in the order they are printed."""
+    return {
+        "Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "Eddy commit": eddy_commit(),
+        # The binary may be older than the work tree; its age tells whether the
+        # commit above is really what was measured.
+        "Eddy binary": f"{eddy_bin}, built "
+                       + datetime.fromtimestamp(eddy_bin.stat().st_mtime, timezone.utc)
+                       .strftime("%Y-%m-%d %H:%M UTC"),
+        "Machine": f"{os.cpu_count()} CPUs, {cpu_model()}, {memory_gib():.1f} GiB memory, "
+                   f"Linux {platform.release()}",
+        "Load average when the run started": load,
+        data_dirs: f"{work} ({filesystem_of(str(work))})",
+        "Client": f"Python {platform.python_version()}, boto3 {boto3.__version__}, "
+                  f"botocore {botocore.__version__}",
+        "Reference emulator": f"moto {moto_version} (`moto_server`, werkzeug, threaded)",
+    }
+
+
+def show_server_logs(*servers: Server | None) -> None:
+    """For a failed run: the directory with the servers' logs is about to go; show
+    what they said."""
+    for s in servers:
+        if s:
+            progress(f"last output of {s.name}:\n{s.log_path.read_text(errors='replace')[-3000:]}")
+
+
+def stop_servers(*servers: Server | None) -> None:
+    for s in servers:
+        if s:
+            s.stop()
+
+
+def emit_report(text: str, out: str | None) -> int:
+    """Prints the report, also writes it to `out` if given; main()'s exit status."""
+    print(text)
+    if out:
+        Path(out).write_text(text + "\n")
+    return 0
+
+
 # --------------------------------------------------------------------------
 # Clients
 # --------------------------------------------------------------------------
@@ -702,10 +800,7 @@ def run_notifications(clients: list, tail: Tail, bucket: str, count: int,
             from_response[w].append((t_handler - stamp[0]) * 1000.0)
 
     threads = [threading.Thread(target=putter, args=(w,)) for w in range(putters)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(threads)
     if failures:
         # A failed PUT is a broken setup, not a slow delivery; a partial run would hide it.
         raise RuntimeError(f"a notification PUT failed: {failures[0]!r}")
@@ -730,10 +825,7 @@ def warm_environments(lam, fn: str, n: int) -> None:
             errors.append(r["Payload"].read().decode(errors="replace"))
 
     threads = [threading.Thread(target=invoke) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(threads)
     if errors:
         raise RuntimeError(f"warm-up invoke failed: {errors[0]}")
 
@@ -972,15 +1064,11 @@ def main() -> int:
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     args.notify_count = args.notify_count or (50 if args.quick else 200)
 
-    eddy_bin = Path(args.eddy)
-    if not eddy_bin.is_absolute():
-        eddy_bin = (Path.cwd() / eddy_bin) if (Path.cwd() / eddy_bin).exists() else REPO_ROOT / eddy_bin
-    if not eddy_bin.exists():
-        progress(f"no Eddy binary at {eddy_bin}; build it with `cargo build --release`")
+    eddy_bin = find_eddy_bin(args.eddy, "cargo build --release")
+    if eddy_bin is None:
         return 2
-    moto_bin = args.moto_server or str(Path(sys.executable).parent / "moto_server")
-    if not shutil.which(moto_bin):
-        progress(f"no moto_server at {moto_bin}; install bench/requirements.txt (see docs/benchmarks.md)")
+    moto_bin = find_moto_bin(args.moto_server, " (see docs/benchmarks.md)")
+    if moto_bin is None:
         return 2
     # Eddy would otherwise start `python3`, which may be a version manager's shim that
     # adds a shell script to every cold start; this process's interpreter is real.
@@ -989,32 +1077,19 @@ def main() -> int:
     import moto  # only for its version; the server is a separate process
 
     t_begin = time.monotonic()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     work = Path(tempfile.mkdtemp(prefix="eddy-s3-bench-", dir=args.tmp_dir))
     eddy_dir = work / "eddy-data"
     eddy_dir.mkdir()
     payloads = {s: os.urandom(s) for s in SIZES}
     eddy = moto_srv = None
     try:
-        meta = {
-            "Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "Eddy commit": eddy_commit(),
-            # The binary may be older than the work tree; its age tells whether the
-            # commit above is really what was measured.
-            "Eddy binary": f"{eddy_bin}, built "
-                           + datetime.fromtimestamp(eddy_bin.stat().st_mtime, timezone.utc)
-                           .strftime("%Y-%m-%d %H:%M UTC"),
-            "Machine": f"{os.cpu_count()} CPUs, {cpu_model()}, {memory_gib():.1f} GiB memory, "
-                       f"Linux {platform.release()}",
-            "Load average when the run started": load,
-            "Data dirs and floor": f"{work} ({filesystem_of(str(work))})",
-            "Client": f"Python {platform.python_version()}, boto3 {boto3.__version__}, "
-                      f"botocore {botocore.__version__}",
-            "Reference emulator": f"moto {moto.__version__} (`moto_server`, werkzeug, threaded)",
+        meta = run_meta(eddy_bin, work, load, moto.__version__, "Data dirs and floor")
+        meta.update({
             "Function interpreter": command_output([python, "--version"]) or python,
             "Load points": f"{args.seconds:g} s measured after {args.warmup:g} s warm-up; "
                            "client, servers and functions share the machine",
-        }
+        })
         progress(f"work dir {work}")
 
         progress("starting Eddy")
@@ -1034,31 +1109,17 @@ def main() -> int:
 
         notify = bench_notifications(eddy, work, args)
         health = eddy_health(eddy.endpoint)
-        # The server runs at log level warn, so anything past its start-up line is a
-        # warning or an error worth seeing next to the numbers.
-        log_lines = [l for l in eddy.log_path.read_text(errors="replace").splitlines()
-                     if l.strip() and not EDDY_LISTEN_RE.search(l)]
-        meta["Eddy warnings and errors logged during the run"] = (
-            "none" if not log_lines else
-            f"{len(log_lines)}, first: `{log_lines[0][:300]}`")
+        meta["Eddy warnings and errors logged during the run"] = problems_summary(log_problems(eddy))
         meta["Total run time"] = f"{time.monotonic() - t_begin:.0f} s"
         text = report(meta, points, notify, health)
     except BaseException:
-        # The directory with the servers' logs is about to go; show what they said.
-        for s in (eddy, moto_srv):
-            if s:
-                progress(f"last output of {s.name}:\n{s.log_path.read_text(errors='replace')[-3000:]}")
+        show_server_logs(eddy, moto_srv)
         raise
     finally:
-        for s in (moto_srv, eddy):
-            if s:
-                s.stop()
+        stop_servers(moto_srv, eddy)
         shutil.rmtree(work, ignore_errors=True)
 
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    return emit_report(text, args.out)
 
 
 if __name__ == "__main__":
