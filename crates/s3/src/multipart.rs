@@ -74,6 +74,15 @@ fn xml_ok(body: String) -> ApiResponse {
 }
 
 impl S3 {
+    /// The part number a part upload names, once its bucket, number and upload checked
+    /// out, in the order AWS reports them.
+    fn part_target(&self, bucket: &str, key: &str, upload_id: &str, part: &str) -> Result<i32> {
+        self.bucket(bucket)?;
+        let number = part_number(part)?;
+        self.upload_for(bucket, key, upload_id)?;
+        Ok(number)
+    }
+
     fn upload_for(&self, bucket: &str, key: &str, upload_id: &str) -> Result<UploadRecord> {
         match self.inner.store.upload(upload_id)? {
             Some(u) if u.bucket == bucket && u.key == key => Ok(u),
@@ -176,9 +185,7 @@ impl S3 {
         upload_id: &str,
         part: &str,
     ) -> Result<ApiResponse> {
-        self.bucket(bucket)?;
-        let number = part_number(part)?;
-        self.upload_for(bucket, key, upload_id)?;
+        let number = self.part_target(bucket, key, upload_id, part)?;
         let intake = intake::receive(req, self.inner.blobs.as_ref(), PART_BYTES_MAX).await?;
         let checksum = intake
             .declared_checksum
@@ -210,9 +217,7 @@ impl S3 {
         upload_id: &str,
         part: &str,
     ) -> Result<ApiResponse> {
-        self.bucket(bucket)?;
-        let number = part_number(part)?;
-        self.upload_for(bucket, key, upload_id)?;
+        let number = self.part_target(bucket, key, upload_id, part)?;
         let (sb, sk) = Self::copy_source(req)?;
         self.bucket(&sb)?;
         let src = self.object(&sb, &sk)?;

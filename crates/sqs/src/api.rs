@@ -201,6 +201,19 @@ impl Sqs {
                 )))
             };
         }
+        let in_region = self
+            .live()
+            .read()
+            .queues
+            .range((region.to_string(), String::new())..)
+            .take_while(|((r, _), _)| r == region)
+            .count();
+        if in_region >= model::QUEUES_PER_REGION_MAX {
+            return Err(SqsError::OverLimit(format!(
+                "Too many queues in this region: the limit is {}.",
+                model::QUEUES_PER_REGION_MAX
+            )));
+        }
         let now = self.now_ms();
         let q = Queue {
             name: name.to_string(),
@@ -331,11 +344,7 @@ impl Sqs {
         let writes = {
             let st = self.live().read();
             let q = st.queues.get(&key).ok_or(SqsError::QueueDoesNotExist)?;
-            let mut w = vec![ResourceWrite::Delete {
-                kind: QUEUE.into(),
-                scope: key.0.clone(),
-                name: key.1.clone(),
-            }];
+            let mut w = vec![ResourceWrite::delete(QUEUE, key.0.as_str(), key.1.as_str())];
             w.extend(
                 q.messages
                     .keys()

@@ -20,7 +20,7 @@ use model::{AttrValue, QueueAttrs};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use store::{Live, NewEntry, OutboxEntry, Resource, ResourceStore, ResourceWrite};
+use store::{Live, NewEntry, OutboxEntry, ResourceStore, ResourceWrite};
 use wire::time::Clock;
 use wire::BoxFuture;
 
@@ -148,6 +148,17 @@ pub struct Sqs {
     inner: Arc<Inner>,
 }
 
+/// The string members of a stored JSON object; anything else reads as empty.
+fn string_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn message_scope(region: &str, queue: &str) -> String {
     format!("{region}:{queue}")
 }
@@ -157,31 +168,20 @@ fn message_name(seq: u64) -> String {
 }
 
 fn message_put(region: &str, queue: &str, seq: u64, m: &Message) -> ResourceWrite {
-    ResourceWrite::Put(Resource {
-        kind: MESSAGE.into(),
-        scope: message_scope(region, queue),
-        name: message_name(seq),
-        body: m.record().to_string(),
-        due_ms: None,
-    })
+    ResourceWrite::put(
+        MESSAGE,
+        message_scope(region, queue),
+        message_name(seq),
+        m.record().to_string(),
+    )
 }
 
 fn message_delete(region: &str, queue: &str, seq: u64) -> ResourceWrite {
-    ResourceWrite::Delete {
-        kind: MESSAGE.into(),
-        scope: message_scope(region, queue),
-        name: message_name(seq),
-    }
+    ResourceWrite::delete(MESSAGE, message_scope(region, queue), message_name(seq))
 }
 
 fn queue_put(region: &str, q: &Queue) -> ResourceWrite {
-    ResourceWrite::Put(Resource {
-        kind: QUEUE.into(),
-        scope: region.into(),
-        name: q.name.clone(),
-        body: q.record().to_string(),
-        due_ms: None,
-    })
+    ResourceWrite::put(QUEUE, region, q.name.as_str(), q.record().to_string())
 }
 
 /// A message to send, already checked.
@@ -208,14 +208,7 @@ impl Sqs {
         let mut st = State::default();
         for r in store.resources(QUEUE)? {
             let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
-            let attrs: BTreeMap<String, String> = body["Attributes"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let attrs = string_map(&body["Attributes"]);
             let Ok(attrs) = QueueAttrs::default().with(&attrs) else {
                 tracing::warn!("skipping unreadable queue record {}/{}", r.scope, r.name);
                 continue;
@@ -283,6 +276,12 @@ impl Sqs {
         let (first_seq, delay_s) = {
             let st = self.live().read();
             let q = st.queues.get(&key).ok_or(SqsError::QueueDoesNotExist)?;
+            if q.messages.len() + out.len() > model::MESSAGES_PER_QUEUE_MAX {
+                return Err(SqsError::OverLimit(format!(
+                    "Too many messages in the queue: the limit is {}.",
+                    model::MESSAGES_PER_QUEUE_MAX
+                )));
+            }
             (q.next_seq, q.attrs.delay_s)
         };
         let mut writes = Vec::new();
@@ -404,14 +403,7 @@ impl Deliverer for SqsDeliverer {
     fn deliver<'a>(&'a self, entry: &'a OutboxEntry) -> BoxFuture<'a, (Outcome, RetryPolicy)> {
         Box::pin(async move {
             let meta: Value = serde_json::from_str(&entry.meta).unwrap_or(Value::Null);
-            let attrs: BTreeMap<String, String> = meta["MessageAttributes"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let attrs = string_map(&meta["MessageAttributes"]);
             let body = String::from_utf8_lossy(&entry.payload).into_owned();
             let outcome = match self.sqs.send_to_arn(&entry.target, body, &attrs).await {
                 Ok(id) => Outcome::Success {

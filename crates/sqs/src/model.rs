@@ -11,6 +11,11 @@ use std::collections::BTreeMap;
 pub const MESSAGE_BYTES_MAX: usize = 262_144;
 /// Messages in flight per standard queue (AWS's quota).
 pub const INFLIGHT_MAX: usize = 120_000;
+/// Queues one region holds: AWS sets no quota, a local server's memory does.
+pub const QUEUES_PER_REGION_MAX: usize = 10_000;
+/// Messages one queue holds, visible, delayed or in flight: AWS sets no backlog quota,
+/// a local server's memory does.
+pub const MESSAGES_PER_QUEUE_MAX: usize = 1_000_000;
 /// Entries in one batch call.
 pub const BATCH_ENTRIES_MAX: usize = 10;
 /// Message attributes on one message.

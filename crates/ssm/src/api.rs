@@ -216,6 +216,28 @@ struct Picked {
 }
 
 impl Ssm {
+    /// Takes the writer lock and copies the parameter `name` (no selector allowed) for a
+    /// change; the caller keeps the guard until it has written the copy back to memory.
+    async fn param_to_change(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<(tokio::sync::MutexGuard<'_, ()>, crate::Key, Param)> {
+        let Some(r) = plain_ref(name, region)? else {
+            return Err(not_found(name));
+        };
+        let k = (region.to_string(), r.key);
+        let guard = self.live().lock().await;
+        let param = self
+            .live()
+            .read()
+            .params
+            .get(&k)
+            .cloned()
+            .ok_or_else(|| not_found(name))?;
+        Ok((guard, k, param))
+    }
+
     /// The value a reply shows: SecureString values opened only when asked.
     fn shown_value(&self, region: &str, p: &Picked, decrypt: bool) -> Result<String> {
         if p.version.ty == ParamType::SecureString && decrypt {
@@ -742,18 +764,7 @@ impl Ssm {
                 valid.push(l.clone());
             }
         }
-        let Some(r) = plain_ref(name, region)? else {
-            return Err(not_found(name));
-        };
-        let k = (region.to_string(), r.key.clone());
-        let _w = self.live().lock().await;
-        let mut param = self
-            .live()
-            .read()
-            .params
-            .get(&k)
-            .cloned()
-            .ok_or_else(|| not_found(name))?;
+        let (_w, k, mut param) = self.param_to_change(region, name).await?;
         let target = match requested {
             Some(n) => n,
             None => param.latest().map(|v| v.version).unwrap_or_default(),
@@ -785,7 +796,7 @@ impl Ssm {
             let writes = changed
                 .iter()
                 .filter_map(|n| param.versions.get(n))
-                .map(|v| version_write(region, &r.key, v))
+                .map(|v| version_write(region, &k.1, v))
                 .collect();
             self.live().commit(writes, vec![], self.now_ms()).await?;
             self.live().write().params.insert(k, param);
@@ -798,18 +809,7 @@ impl Ssm {
         let target = opt_u64(body, "ParameterVersion")?
             .ok_or_else(|| SsmError::missing("parameterVersion"))?;
         let labels = str_list(body, "Labels", 1, model::LABELS_PER_VERSION_MAX)?;
-        let Some(r) = plain_ref(name, region)? else {
-            return Err(not_found(name));
-        };
-        let k = (region.to_string(), r.key.clone());
-        let _w = self.live().lock().await;
-        let mut param = self
-            .live()
-            .read()
-            .params
-            .get(&k)
-            .cloned()
-            .ok_or_else(|| not_found(name))?;
+        let (_w, k, mut param) = self.param_to_change(region, name).await?;
         let param_name = param.name.clone();
         let Some(v) = param.versions.get_mut(&target) else {
             return Err(version_not_found(&target.to_string(), &param_name));
@@ -827,7 +827,7 @@ impl Ssm {
             }
         }
         if !removed.is_empty() {
-            let w = version_write(region, &r.key, v);
+            let w = version_write(region, &k.1, v);
             self.live().commit(vec![w], vec![], self.now_ms()).await?;
             self.live().write().params.insert(k, param);
         }

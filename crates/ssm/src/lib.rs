@@ -19,7 +19,7 @@ use model::{ParamType, Policy, Tier};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use store::{Live, Resource, ResourceStore, ResourceWrite};
+use store::{Live, ResourceStore, ResourceWrite};
 use wire::time::Clock;
 
 /// Resource kinds in the store: one record per parameter (name and tags) and one per
@@ -312,13 +312,7 @@ impl Ssm {
 }
 
 fn param_write(region: &str, key: &str, p: &Param) -> ResourceWrite {
-    ResourceWrite::Put(Resource {
-        kind: PARAMETER.into(),
-        scope: region.into(),
-        name: key.into(),
-        body: p.record().to_string(),
-        due_ms: None,
-    })
+    ResourceWrite::put(PARAMETER, region, key, p.record().to_string())
 }
 
 fn version_scope(region: &str, key: &str) -> String {
@@ -326,30 +320,21 @@ fn version_scope(region: &str, key: &str) -> String {
 }
 
 fn version_write(region: &str, key: &str, v: &Version) -> ResourceWrite {
-    ResourceWrite::Put(Resource {
-        kind: VERSION.into(),
-        scope: version_scope(region, key),
-        name: v.version.to_string(),
-        body: v.to_record().to_string(),
-        due_ms: None,
-    })
+    ResourceWrite::put(
+        VERSION,
+        version_scope(region, key),
+        v.version.to_string(),
+        v.to_record().to_string(),
+    )
 }
 
 fn version_delete(region: &str, key: &str, version: u64) -> ResourceWrite {
-    ResourceWrite::Delete {
-        kind: VERSION.into(),
-        scope: version_scope(region, key),
-        name: version.to_string(),
-    }
+    ResourceWrite::delete(VERSION, version_scope(region, key), version.to_string())
 }
 
 /// Every write that removes a parameter.
 fn param_deletes(region: &str, key: &str, p: &Param) -> Vec<ResourceWrite> {
-    let mut w = vec![ResourceWrite::Delete {
-        kind: PARAMETER.into(),
-        scope: region.into(),
-        name: key.into(),
-    }];
+    let mut w = vec![ResourceWrite::delete(PARAMETER, region, key)];
     w.extend(p.versions.keys().map(|&n| version_delete(region, key, n)));
     w
 }

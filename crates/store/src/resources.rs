@@ -37,6 +37,37 @@ pub enum ResourceWrite {
     },
 }
 
+impl ResourceWrite {
+    /// Creates or replaces the resource `kind`/`scope`/`name` with `body`, no timer.
+    pub fn put(
+        kind: impl Into<String>,
+        scope: impl Into<String>,
+        name: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        Self::Put(Resource {
+            kind: kind.into(),
+            scope: scope.into(),
+            name: name.into(),
+            body: body.into(),
+            due_ms: None,
+        })
+    }
+
+    /// Deletes the resource `kind`/`scope`/`name`.
+    pub fn delete(
+        kind: impl Into<String>,
+        scope: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self::Delete {
+            kind: kind.into(),
+            scope: scope.into(),
+            name: name.into(),
+        }
+    }
+}
+
 /// Service resources.
 pub trait ResourceStore: Send + Sync {
     /// Every resource of `kind`, in (scope, name) order: services load them at start-up.
