@@ -4,7 +4,7 @@
 
 use crate::error::{self, invalid_identifier, ApigwError, Result};
 pub(crate) use crate::error::{bad, quota};
-use crate::model::{self, opt_bool, opt_str, opt_string_map};
+use crate::model::{self, opt_bool, opt_str, opt_string_map, req_str};
 use crate::{
     in_region, ApiEntry, Deployment, HttpApis, API, AUTHORIZER, DEPLOYMENT, INTEGRATION, ROUTE,
     STAGE,
@@ -277,7 +277,7 @@ impl HttpApis {
 
     async fn create_api(&self, call: &Call<'_>) -> Result<Value> {
         let body = &call.body;
-        let name = opt_str(body, "name")?.ok_or_else(|| bad("Invalid input: name is required."))?;
+        let name = req_str(body, "name")?;
         model::check_len("name", name, 1, 128)?;
         match opt_str(body, "protocolType")? {
             Some("HTTP") => {}
@@ -448,9 +448,7 @@ impl HttpApis {
     }
 
     async fn create_route(&self, region: &str, id: &str, body: &Value) -> Result<Value> {
-        let key = opt_str(body, "routeKey")?
-            .ok_or_else(|| bad("Invalid input: routeKey is required."))?
-            .to_string();
+        let key = req_str(body, "routeKey")?.to_string();
         let mut route = json!({ "authorizationType": "NONE", "apiKeyRequired": false });
         merge(&mut route, body, &ROUTE_FIELDS);
         model::check_authorization(&route)?;
@@ -603,9 +601,7 @@ impl HttpApis {
     }
 
     async fn create_stage(&self, region: &str, id: &str, body: &Value) -> Result<Value> {
-        let name = opt_str(body, "stageName")?
-            .ok_or_else(|| bad("Invalid input: stageName is required."))?
-            .to_string();
+        let name = req_str(body, "stageName")?.to_string();
         model::check_stage_name(&name)?;
         let auto = opt_bool(body, "autoDeploy")?.unwrap_or(false);
         let mut stage = new_stage(&name, auto, self.now_ms(), false);

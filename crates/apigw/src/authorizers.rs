@@ -4,7 +4,7 @@
 
 use crate::api::{merge, quota, view, Call};
 use crate::error::{bad, invalid_identifier, ApigwError, Result};
-use crate::model::{self, opt_bool, opt_i64, opt_str};
+use crate::model::{self, opt_bool, opt_i64, opt_str, req_str};
 use crate::{ApiEntry, HttpApis, AUTHORIZER};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -113,7 +113,7 @@ fn opt_strings(body: &Value, field: &str) -> Result<Option<Vec<String>>> {
 /// Checks an authorizer record (after a create or update merged into it) and fills
 /// in defaults.
 pub(crate) fn check_authorizer(rec: &mut Value) -> Result<()> {
-    let name = opt_str(rec, "name")?.ok_or_else(|| bad("Invalid input: name is required."))?;
+    let name = req_str(rec, "name")?;
     model::check_len("name", name, 1, 128)?;
     let sources = opt_strings(rec, "identitySource")?.unwrap_or_default();
     for s in &sources {

@@ -42,6 +42,12 @@ pub fn opt_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>> {
     }
 }
 
+/// A string member the request must carry; a missing or null one is refused the way API
+/// Gateway refuses it.
+pub fn req_str<'a>(body: &'a Value, field: &str) -> Result<&'a str> {
+    opt_str(body, field)?.ok_or_else(|| bad(format!("Invalid input: {field} is required.")))
+}
+
 pub fn opt_bool(body: &Value, field: &str) -> Result<Option<bool>> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
@@ -169,9 +175,7 @@ pub fn quick_create_integration(target: &str) -> Result<Value> {
 /// Checks an integration record (a create's body, or a stored record with an update's
 /// members merged in) and fills in API Gateway's defaults for HTTP APIs.
 pub fn check_integration(rec: &mut Value) -> Result<()> {
-    let kind = opt_str(rec, "integrationType")?
-        .ok_or_else(|| bad("Invalid input: integrationType is required."))?
-        .to_string();
+    let kind = req_str(rec, "integrationType")?.to_string();
     if opt_str(rec, "integrationSubtype")?.is_some() {
         return Err(ApigwError::NotImplemented(
             "Eddy does not implement AWS service integrations (integrationSubtype) yet; use AWS_PROXY with a Lambda function or HTTP_PROXY.".into(),

@@ -10,7 +10,7 @@
 
 use crate::api::{fresh_id, json_body, merge, query_param, reply, view, Writes};
 use crate::error::{self, bad, invalid_identifier, ApigwError, Result};
-use crate::model::opt_str;
+use crate::model::{opt_str, req_str};
 use crate::rest_model::{self as rm, ResourceTree, TreeResource};
 use crate::{in_region, load_apis, load_parts, HttpApis, Regional};
 use http::{Method, StatusCode};
@@ -735,9 +735,7 @@ impl HttpApis {
         parent: &str,
         body: &Value,
     ) -> Result<Value> {
-        let part = opt_str(body, "pathPart")?
-            .ok_or_else(|| bad("Invalid input: pathPart is required."))?
-            .to_string();
+        let part = req_str(body, "pathPart")?.to_string();
         self.change_rest(region, id, |api, w, _| {
             let parent_rec = api.resource(parent)?;
             if api.resources.len() >= rm::RESOURCES_PER_API_MAX {
@@ -795,9 +793,7 @@ impl HttpApis {
         body: &Value,
     ) -> Result<Value> {
         let hm = rm::check_http_method(hm)?;
-        let auth = opt_str(body, "authorizationType")?
-            .ok_or_else(|| bad("Invalid input: authorizationType is required."))?
-            .to_string();
+        let auth = req_str(body, "authorizationType")?.to_string();
         rm::check_authorization_type(&auth)?;
         let mut method = json!({
             "httpMethod": hm,
@@ -870,7 +866,7 @@ impl HttpApis {
         body: &Value,
     ) -> Result<Value> {
         let hm = rm::check_http_method(hm)?;
-        let kind = opt_str(body, "type")?.ok_or_else(|| bad("Invalid input: type is required."))?;
+        let kind = req_str(body, "type")?;
         match kind {
             "AWS_PROXY" => {}
             "AWS" | "HTTP" | "HTTP_PROXY" | "MOCK" => {
@@ -1018,13 +1014,9 @@ impl HttpApis {
     }
 
     async fn rest_create_stage(&self, region: &str, id: &str, body: &Value) -> Result<Value> {
-        let name = opt_str(body, "stageName")?
-            .ok_or_else(|| bad("Invalid input: stageName is required."))?
-            .to_string();
+        let name = req_str(body, "stageName")?.to_string();
         rm::check_stage_name(&name)?;
-        let did = opt_str(body, "deploymentId")?
-            .ok_or_else(|| bad("Invalid input: deploymentId is required."))?
-            .to_string();
+        let did = req_str(body, "deploymentId")?.to_string();
         let vars = variables(body, "variables")?;
         self.change_rest(region, id, |api, w, now| {
             if api.stages.contains_key(&name) {
