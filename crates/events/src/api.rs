@@ -458,6 +458,18 @@ impl Events {
                 "Event bus {name} already exists."
             )));
         }
+        let buses = self
+            .live()
+            .read()
+            .buses
+            .keys()
+            .filter(|k| k.0 == region)
+            .count();
+        if buses >= self.inner.cfg.buses_max {
+            return Err(EventsError::LimitExceeded(
+                "The requested resource exceeds the maximum number allowed.".into(),
+            ));
+        }
         let now = self.now_ms();
         let arn = model::bus_arn(region, name);
         let mut rec = json!({

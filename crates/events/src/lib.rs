@@ -37,8 +37,12 @@ pub struct EventsConfig {
     pub retry_base_delay_ms: i64,
     /// Rules per event bus (AWS's default quota is 300).
     pub rules_per_bus_max: usize,
-    /// Schedules per region.
+    /// Schedules in all regions together.
     pub schedules_max: usize,
+    /// Custom event buses per region (AWS's quota is 100).
+    pub buses_max: usize,
+    /// Schedule groups per region (AWS's quota is 500).
+    pub groups_max: usize,
     /// Timers fired in one transaction.
     pub fire_batch_max: usize,
 }
@@ -49,6 +53,8 @@ impl Default for EventsConfig {
             retry_base_delay_ms: 1000,
             rules_per_bus_max: 2000,
             schedules_max: 1_000_000,
+            buses_max: 100,
+            groups_max: 500,
             fire_batch_max: 512,
         }
     }

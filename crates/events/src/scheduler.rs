@@ -517,6 +517,19 @@ impl Scheduler {
                 "Schedule group {name} already exists."
             )));
         }
+        let groups = self
+            .events
+            .live()
+            .read()
+            .groups
+            .keys()
+            .filter(|g| g.0 == region)
+            .count();
+        if groups >= self.events.inner.cfg.groups_max {
+            return Err(EventsError::LimitExceeded(
+                "The number of schedule groups has reached the service quota.".into(),
+            ));
+        }
         let now = self.events.now_ms();
         let tags = tags_to_map(&body["Tags"])?;
         let mut rec = json!({
