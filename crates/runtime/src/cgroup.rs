@@ -6,6 +6,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// Which cgroup layout is usable.
 #[derive(Debug, Clone)]
@@ -35,6 +36,9 @@ pub struct EnvGroup {
     dirs: Vec<PathBuf>,
     memory_dir: PathBuf,
     v2: bool,
+    /// The peak-usage file, opened on first use and re-read in place after that: reading
+    /// it once per invocation by name costs a path walk through the cgroup filesystem.
+    peak: Arc<OnceLock<Option<fs::File>>>,
 }
 
 fn writable_dir(p: &Path) -> bool {
@@ -146,6 +150,7 @@ impl Cgroups {
                     dirs,
                     memory_dir: mem,
                     v2: false,
+                    peak: Arc::default(),
                 })
             }
             Layout::V2 { root } => {
@@ -159,6 +164,7 @@ impl Cgroups {
                     dirs: vec![d.clone()],
                     memory_dir: d,
                     v2: true,
+                    peak: Arc::default(),
                 })
             }
             Layout::None => None,
@@ -190,11 +196,14 @@ impl EnvGroup {
         } else {
             "memory.max_usage_in_bytes"
         };
-        fs::read_to_string(self.memory_dir.join(file))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        let f = self
+            .peak
+            .get_or_init(|| fs::File::open(self.memory_dir.join(file)).ok())
+            .as_ref()?;
+        // Reading from offset 0 makes the kernel render the value afresh.
+        let mut buf = [0u8; 32];
+        let n = std::os::unix::fs::FileExt::read_at(f, &mut buf, 0).ok()?;
+        std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
     }
 
     /// Whether the kernel killed a process of this group for running out of memory.

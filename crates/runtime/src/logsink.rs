@@ -3,7 +3,7 @@
 
 use crate::LogSink;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{LogRecord, LogStore};
@@ -11,7 +11,8 @@ use store::{LogRecord, LogStore};
 /// Lines waiting to be stored before new ones are dropped (and counted).
 pub const QUEUE_LINES_MAX: usize = 50_000;
 const BATCH_LINES_MAX: usize = 2_000;
-const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// How long lines gather after the first of a batch arrives.
+const COLLECT_FOR: Duration = Duration::from_millis(20);
 
 /// A [`LogSink`] that stores into a [`LogStore`].
 pub struct StoreSink {
@@ -56,23 +57,27 @@ impl LogSink for StoreSink {
 fn writer(store: Arc<dyn LogStore>, rx: Receiver<LogRecord>) {
     let mut batch = Vec::with_capacity(BATCH_LINES_MAX);
     loop {
-        match rx.recv_timeout(FLUSH_EVERY) {
-            Ok(r) => {
-                batch.push(r);
-                while batch.len() < BATCH_LINES_MAX {
-                    match rx.try_recv() {
-                        Ok(r) => batch.push(r),
-                        Err(_) => break,
-                    }
+        match rx.recv() {
+            Ok(r) => batch.push(r),
+            Err(_) => return,
+        }
+        // Lines keep arriving while a function is busy: let them gather for a moment so
+        // one commit stores many. Sleeping rather than waiting on the channel spares each
+        // sender a wake-up call.
+        std::thread::sleep(COLLECT_FOR);
+        loop {
+            while batch.len() < BATCH_LINES_MAX {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
-                flush(&*store, &mut batch);
-                return;
+            let full = batch.len() == BATCH_LINES_MAX;
+            flush(&*store, &mut batch);
+            if !full {
+                break;
             }
         }
-        flush(&*store, &mut batch);
     }
 }
 

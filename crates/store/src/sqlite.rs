@@ -60,12 +60,27 @@ CREATE TABLE IF NOT EXISTS log_streams(
     first_ms INTEGER, last_ms INTEGER, last_ingest_ms INTEGER,
     stored_bytes INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY(region, grp, name));
-CREATE TABLE IF NOT EXISTS log_events(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS log_stream_ids(
+    sid INTEGER PRIMARY KEY, region TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL,
+    UNIQUE(region, grp, name));
+CREATE TABLE IF NOT EXISTS log_lines(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, sid INTEGER NOT NULL,
     ts_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS log_events_stream ON log_events(region, grp, stream, id);
-CREATE INDEX IF NOT EXISTS log_events_ts ON log_events(ts_ms);
+CREATE INDEX IF NOT EXISTS log_lines_stream ON log_lines(sid, id);
+CREATE INDEX IF NOT EXISTS log_lines_ts ON log_lines(ts_ms);
+"#;
+
+/// Data dirs written before lines named their stream by number keep their lines (and the
+/// lines' ids, which clients hold as tokens): moved over once, then the old table goes.
+const LOG_MIGRATION: &str = r#"
+INSERT OR IGNORE INTO log_stream_ids(region, grp, name)
+    SELECT DISTINCT region, grp, stream FROM log_events;
+INSERT INTO log_lines(id, sid, ts_ms, ingest_ms, message)
+    SELECT e.id, s.sid, e.ts_ms, e.ingest_ms, e.message
+    FROM log_events e JOIN log_stream_ids s
+        ON s.region = e.region AND s.grp = e.grp AND s.name = e.stream
+    ORDER BY e.id;
+DROP TABLE log_events;
 "#;
 
 /// The SQLite store. One connection behind a mutex: SQLite serialises writers anyway, and
@@ -83,12 +98,13 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "busy_timeout", 5000)?;
         conn.execute_batch(SCHEMA)?;
-        let logs = Connection::open(path.with_extension("logs.db"))?;
+        let mut logs = Connection::open(path.with_extension("logs.db"))?;
         logs.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL: in WAL mode still crash-consistent; a power cut may lose the last lines.
         logs.pragma_update(None, "synchronous", "NORMAL")?;
         logs.pragma_update(None, "busy_timeout", 5000)?;
         logs.execute_batch(LOG_SCHEMA)?;
+        migrate_logs(&mut logs)?;
         Ok(Self {
             conn: Mutex::new(conn),
             logs: Mutex::new(logs),
@@ -420,6 +436,28 @@ impl Outbox for SqliteStore {
     }
 }
 
+/// What one batch adds to one stream.
+struct StreamBatch {
+    sid: i64,
+    first: i64,
+    last: i64,
+    bytes: i64,
+}
+
+fn migrate_logs(logs: &mut Connection) -> Result<()> {
+    let old: bool = logs.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type='table' AND name='log_events')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old {
+        let tx = logs.transaction()?;
+        tx.execute_batch(LOG_MIGRATION)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 impl LogStore for SqliteStore {
     fn append(&self, records: &[LogRecord], now_ms: i64) -> Result<()> {
         let mut conn = self.logs_conn();
@@ -439,31 +477,48 @@ impl LogStore for SqliteStore {
                     last_ingest_ms = ?4, stored_bytes = stored_bytes + ?6",
             )?;
             let mut event = tx.prepare_cached(
-                "INSERT INTO log_events(region, grp, stream, ts_ms, ingest_ms, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO log_lines(sid, ts_ms, ingest_ms, message) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut find = tx.prepare_cached(
+                "SELECT sid FROM log_stream_ids WHERE region=?1 AND grp=?2 AND name=?3",
+            )?;
+            let mut add = tx.prepare_cached(
+                "INSERT INTO log_stream_ids(region, grp, name) VALUES (?1, ?2, ?3)",
             )?;
             // One upsert per stream and group of the batch, not per line: a busy function
             // writes thousands of lines a second into the same stream.
-            let mut per_stream: std::collections::BTreeMap<(&str, &str, &str), (i64, i64, i64)> =
+            let mut per_stream: std::collections::BTreeMap<(&str, &str, &str), StreamBatch> =
                 Default::default();
             for r in records {
-                let size = r.message.len() as i64;
-                let e = per_stream
-                    .entry((&r.region, &r.group, &r.stream))
-                    .or_insert((r.timestamp_ms, r.timestamp_ms, 0));
-                e.0 = e.0.min(r.timestamp_ms);
-                e.1 = e.1.max(r.timestamp_ms);
-                e.2 += size;
-                event.execute(params![
-                    r.region,
-                    r.group,
-                    r.stream,
-                    r.timestamp_ms,
-                    now_ms,
-                    r.message
-                ])?;
+                let key = (r.region.as_str(), r.group.as_str(), r.stream.as_str());
+                let e = match per_stream.entry(key) {
+                    std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        let sid = match find
+                            .query_row(params![key.0, key.1, key.2], |row| row.get::<_, i64>(0))
+                        {
+                            Ok(sid) => sid,
+                            Err(rusqlite::Error::QueryReturnedNoRows) => {
+                                add.execute(params![key.0, key.1, key.2])?;
+                                tx.last_insert_rowid()
+                            }
+                            Err(e) => return Err(e.into()),
+                        };
+                        v.insert(StreamBatch {
+                            sid,
+                            first: r.timestamp_ms,
+                            last: r.timestamp_ms,
+                            bytes: 0,
+                        })
+                    }
+                };
+                e.first = e.first.min(r.timestamp_ms);
+                e.last = e.last.max(r.timestamp_ms);
+                e.bytes += r.message.len() as i64;
+                event.execute(params![e.sid, r.timestamp_ms, now_ms, r.message])?;
             }
-            for ((region, grp, name), (first, last, size)) in per_stream {
+            for ((region, grp, name), b) in per_stream {
+                let (first, last, size) = (b.first, b.last, b.bytes);
                 group.execute(params![region, grp, now_ms, size])?;
                 stream.execute(params![region, grp, name, now_ms, first, size])?;
                 if last != first {
@@ -557,8 +612,11 @@ impl LogStore for SqliteStore {
     }
 
     fn events(&self, region: &str, group: &str, q: &LogQuery) -> Result<Vec<LogEvent>> {
+        // The group's streams first, so the lines are found through their streams' index.
         let mut sql = String::from(
-            "SELECT id, stream, ts_ms, ingest_ms, message FROM log_events WHERE region=?1 AND grp=?2",
+            "SELECT l.id, s.name, l.ts_ms, l.ingest_ms, l.message
+             FROM log_lines l JOIN log_stream_ids s ON s.sid = l.sid
+             WHERE l.sid IN (SELECT sid FROM log_stream_ids WHERE region=?1 AND grp=?2",
         );
         let mut args: Vec<rusqlite::types::Value> =
             vec![region.to_string().into(), group.to_string().into()];
@@ -567,7 +625,7 @@ impl LogStore for SqliteStore {
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
         if let Some(streams) = &q.streams {
-            sql.push_str(" AND stream IN (");
+            sql.push_str(" AND name IN (");
             for (i, s) in streams.iter().enumerate() {
                 if i > 0 {
                     sql.push(',');
@@ -579,28 +637,29 @@ impl LogStore for SqliteStore {
         if let Some(p) = &q.stream_prefix {
             push(
                 &mut sql,
-                " AND substr(stream, 1, length(?)) = ?",
+                " AND substr(name, 1, length(?)) = ?",
                 p.clone().into(),
             );
         }
+        sql.push(')');
         if let Some(s) = q.start_ms {
-            push(&mut sql, " AND ts_ms >= ?", s.into());
+            push(&mut sql, " AND l.ts_ms >= ?", s.into());
         }
         if let Some(e) = q.end_ms {
-            push(&mut sql, " AND ts_ms <= ?", e.into());
+            push(&mut sql, " AND l.ts_ms <= ?", e.into());
         }
         if let Some(c) = q.cursor {
             let clause = if q.backward {
-                " AND id < ?"
+                " AND l.id < ?"
             } else {
-                " AND id > ?"
+                " AND l.id > ?"
             };
             push(&mut sql, clause, c.into());
         }
         sql.push_str(if q.backward {
-            " ORDER BY id DESC"
+            " ORDER BY l.id DESC"
         } else {
-            " ORDER BY id"
+            " ORDER BY l.id"
         });
         push(&mut sql, " LIMIT ?", (q.limit as i64).into());
         let conn = self.logs_conn();
@@ -620,7 +679,7 @@ impl LogStore for SqliteStore {
     fn prune(&self, before_ms: i64) -> Result<u64> {
         Ok(self
             .logs_conn()
-            .execute("DELETE FROM log_events WHERE ts_ms < ?1", [before_ms])? as u64)
+            .execute("DELETE FROM log_lines WHERE ts_ms < ?1", [before_ms])? as u64)
     }
 }
 
@@ -789,6 +848,54 @@ mod tests {
         };
         assert_eq!(s.events("r", "/aws/lambda/f", &q).unwrap().len(), 1);
         assert_eq!(s.prune(3).unwrap(), 2);
+    }
+
+    #[test]
+    fn logs_written_by_the_old_layout_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("eddy.db");
+        {
+            let old = Connection::open(path.with_extension("logs.db")).unwrap();
+            old.execute_batch(
+                "CREATE TABLE log_events(
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    region TEXT NOT NULL, grp TEXT NOT NULL, stream TEXT NOT NULL,
+                    ts_ms INTEGER NOT NULL, ingest_ms INTEGER NOT NULL, message TEXT NOT NULL);
+                 INSERT INTO log_events VALUES (7, 'r', 'g', 'a', 1, 1, 'one');
+                 INSERT INTO log_events VALUES (9, 'r', 'g', 'b', 2, 2, 'two');",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let all = LogQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        let ev = s.events("r", "g", &all).unwrap();
+        assert_eq!(
+            ev.iter()
+                .map(|e| (e.id, e.stream.as_str(), e.message.as_str()))
+                .collect::<Vec<_>>(),
+            [(7, "a", "one"), (9, "b", "two")]
+        );
+        s.append(
+            &[LogRecord {
+                region: "r".into(),
+                group: "g".into(),
+                stream: "a".into(),
+                timestamp_ms: 3,
+                message: "three".into(),
+            }],
+            3,
+        )
+        .unwrap();
+        let ev = s.events("r", "g", &all).unwrap();
+        assert_eq!(ev.len(), 3);
+        assert!(ev[2].id > 9, "new lines come after the moved ones");
+        drop(s);
+        // Opening again finds nothing left to move.
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.events("r", "g", &all).unwrap().len(), 3);
     }
 }
 

@@ -43,6 +43,10 @@ struct Args {
     /// Also write the report to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Measure only the HTTP entry points (function URL, HTTP API, echo floor) and print
+    /// their progress lines, without a report: for working on that path.
+    #[arg(long)]
+    entry_only: bool,
 }
 
 /// How much of everything to do.
@@ -109,6 +113,9 @@ fn main() -> anyhow::Result<()> {
             .map_or(0, |d| d.as_secs() as i64),
     );
     let t0 = Instant::now();
+    if args.entry_only {
+        return entry_only(&eddy, &env, &plan, &bootstrap);
+    }
 
     let startup = measure_startup(&eddy, &env, &plan)?;
 
@@ -164,6 +171,29 @@ fn main() -> anyhow::Result<()> {
         std::fs::write(out, &md).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+/// The HTTP entry points alone, in front of a freshly created Rust no-op.
+fn entry_only(
+    eddy: &std::path::Path,
+    env: &[(&str, &str)],
+    plan: &Plan,
+    bootstrap: &[u8],
+) -> anyhow::Result<()> {
+    let server = server::Eddy::start(eddy, env)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("eddy-bench")
+        .build()?;
+    let measured = rt.block_on(async {
+        let signer = client::Signer::new(server.addr);
+        let mut admin = client::Client::connect(server.addr).await?;
+        api::create(&mut admin, &signer, &api::rust_noop(bootstrap)?).await?;
+        entry::measure(&server, plan).await.map(|_| ())
+    });
+    server.stop()?;
+    drop(rt);
+    measured
 }
 
 /// Start-up time over fresh data dirs, then idle resident memory.
