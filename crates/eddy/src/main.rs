@@ -298,7 +298,6 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         },
         internal,
     );
-    edge.register("lambda", Arc::new(lambda.clone()));
     edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
     edge.register("events", Arc::new(events.clone()));
     let clock: Arc<dyn wire::time::Clock> = Arc::new(wire::time::SystemClock);
@@ -364,7 +363,16 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         delivery::events::SQS_SEND_KIND,
         sqs::SqsDeliverer::new(sqs.clone()),
     );
-    edge.register("sqs", Arc::new(sqs));
+    edge.register("sqs", Arc::new(sqs.clone()));
+    let mappings = esm::Mappings::open(db.clone(), lambda.clone(), sqs.clone(), clock.clone())
+        .context("loading event source mappings")?;
+    edge.register(
+        "lambda",
+        Arc::new(esm::LambdaFront {
+            lambda: Arc::new(lambda.clone()),
+            mappings: mappings.clone(),
+        }),
+    );
     let edge = Arc::new(edge);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -381,6 +389,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         tokio::spawn(sweep_blobs(db.clone(), blobs.clone(), stop_rx.clone())),
     ];
     let server = tokio::spawn(edge.clone().serve(listener, stop_rx.clone()));
+    mappings.start();
     if let Some(l) = paramcache_listener {
         tokio::spawn(paramcache.serve(l, stop_rx.clone()));
     }
@@ -402,6 +411,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
     wait_for_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
+    mappings.stop();
     let _ = server.await;
     runtime.shutdown().await;
     for t in tasks {

@@ -206,6 +206,40 @@ impl Lambda {
     }
 }
 
+/// The function an event source mapping invokes, as [`Lambda::mapping_function`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingFunction {
+    /// The function's ARN, qualified when the name carried a version or alias.
+    pub arn: String,
+    /// The function's timeout in seconds (of the version the qualifier names).
+    pub timeout_s: u64,
+}
+
+impl Lambda {
+    /// Finds the function, version or alias that `function_name` (a name, partial ARN or
+    /// ARN) names in `region`, for an event source mapping. `Err` is Lambda's own answer
+    /// (`ResourceNotFoundException`, or a validation error for a malformed name).
+    pub fn mapping_function(
+        &self,
+        region: &str,
+        function_name: &str,
+    ) -> std::result::Result<MappingFunction, Box<ApiResponse>> {
+        let found = || -> Result<MappingFunction> {
+            let f = crate::model::parse_function_ref(function_name, "functionName")?;
+            let resolved = self.resolve(region, &f.name, f.qualifier.as_deref())?;
+            let base = crate::model::function_arn(region, &f.name);
+            Ok(MappingFunction {
+                arn: match &f.qualifier {
+                    Some(q) => format!("{base}:{q}"),
+                    None => base,
+                },
+                timeout_s: resolved.spec.timeout_ms / 1000,
+            })
+        };
+        found().map_err(|e| Box::new(e.into_response()))
+    }
+}
+
 /// How the data plane sees an invocation's result.
 fn http_result(r: Result<InvokeOutcome>) -> std::result::Result<HttpInvokeResult, HttpInvokeError> {
     match r {

@@ -24,7 +24,9 @@ use std::sync::{Arc, RwLock};
 use store::{BlobStore, FunctionStore, FunctionWrite};
 use wire::{ApiRequest, ApiResponse, BoxFuture};
 
-pub use invoke::{async_invoke_entry, HttpInvokeError, HttpInvokeResult, LambdaDeliverer};
+pub use invoke::{
+    async_invoke_entry, HttpInvokeError, HttpInvokeResult, LambdaDeliverer, MappingFunction,
+};
 pub use urls::FunctionUrl;
 
 /// Lambda service settings.

@@ -127,10 +127,10 @@ fn batch_result(ok: Vec<Value>, failed: Vec<Value>) -> Value {
 }
 
 /// A received message, copied out of the state.
-struct Received {
-    seq: u64,
-    msg: Message,
-    nonce: String,
+pub(crate) struct Received {
+    pub(crate) seq: u64,
+    pub(crate) msg: Message,
+    pub(crate) nonce: String,
 }
 
 impl Sqs {
@@ -595,6 +595,34 @@ impl Sqs {
             .min()
     }
 
+    /// Receives up to `max` messages, waiting up to `wait` for the first to be visible.
+    pub(crate) async fn receive_wait(
+        &self,
+        key: &(String, String),
+        max: usize,
+        visibility_s: Option<u64>,
+        wait: Duration,
+    ) -> Result<Vec<Received>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.inner.sent.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let got = self.receive_once(key, max, visibility_s).await?;
+            let now = tokio::time::Instant::now();
+            if !got.is_empty() || now >= deadline {
+                return Ok(got);
+            }
+            let mut sleep_ms = (deadline - now).as_millis() as i64;
+            let clock_now = self.now_ms();
+            if let Some(due) = self.next_due_ms(key, clock_now) {
+                sleep_ms = sleep_ms.min(due - clock_now);
+            }
+            let sleep_ms = sleep_ms.clamp(1, POLL_SLICE_MS) as u64;
+            let _ = tokio::time::timeout(Duration::from_millis(sleep_ms), notified).await;
+        }
+    }
+
     async fn receive_message(&self, region: &str, body: &Value) -> Result<Value> {
         let key = self.queue_key(region, body)?;
         let max = bounded(body, "MaxNumberOfMessages", 1, 10)?.unwrap_or(1) as usize;
@@ -616,24 +644,9 @@ impl Sqs {
         let mut sys = str_list(body, "AttributeNames")?;
         sys.extend(str_list(body, "MessageSystemAttributeNames")?);
         let user = str_list(body, "MessageAttributeNames")?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait_s);
-        let got = loop {
-            let notified = self.inner.sent.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let got = self.receive_once(&key, max, vt).await?;
-            let now = tokio::time::Instant::now();
-            if !got.is_empty() || now >= deadline {
-                break got;
-            }
-            let mut sleep_ms = (deadline - now).as_millis() as i64;
-            let clock_now = self.now_ms();
-            if let Some(due) = self.next_due_ms(&key, clock_now) {
-                sleep_ms = sleep_ms.min(due - clock_now);
-            }
-            let sleep_ms = sleep_ms.clamp(1, POLL_SLICE_MS) as u64;
-            let _ = tokio::time::timeout(Duration::from_millis(sleep_ms), notified).await;
-        };
+        let got = self
+            .receive_wait(&key, max, vt, Duration::from_secs(wait_s))
+            .await?;
         if got.is_empty() {
             return Ok(json!({}));
         }
@@ -653,7 +666,7 @@ impl Sqs {
     }
 
     /// Deletes the messages named by receipt handles; a message already gone is fine.
-    async fn delete_seqs(&self, key: &(String, String), seqs: &[u64]) -> Result<()> {
+    pub(crate) async fn delete_seqs(&self, key: &(String, String), seqs: &[u64]) -> Result<()> {
         let _w = self.live().lock().await;
         let present: Vec<u64> = {
             let st = self.live().read();
@@ -703,7 +716,7 @@ impl Sqs {
     }
 
     /// Moves one in-flight message's visibility deadline (memory only).
-    async fn change_visibility(
+    pub(crate) async fn change_visibility(
         &self,
         key: &(String, String),
         handle: &str,

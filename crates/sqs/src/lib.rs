@@ -9,9 +9,11 @@
 //! again, which keeps delivery at least once.
 
 mod api;
+mod consumer;
 mod error;
 pub mod model;
 
+pub use consumer::{Polled, QueueFacts};
 pub use error::SqsError;
 
 use delivery::{Deliverer, FinalCondition, Outcome, RetryPolicy};
