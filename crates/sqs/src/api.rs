@@ -156,6 +156,14 @@ impl Sqs {
     /// Checks that a redrive policy's dead-letter queue exists.
     fn check_redrive(&self, attrs: &model::QueueAttrs) -> Result<()> {
         if let Some(r) = &attrs.redrive {
+            let dlq_fifo = model::parse_queue_arn(&r.dead_letter_target_arn)
+                .is_some_and(|(_, n)| model::is_fifo_name(&n));
+            if dlq_fifo != attrs.fifo.is_some() {
+                return Err(SqsError::InvalidParameterValue(format!(
+                    "Value {{\"deadLetterTargetArn\":\"{}\",\"maxReceiveCount\":{}}} for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source..",
+                    r.dead_letter_target_arn, r.max_receive_count
+                )));
+            }
             let exists = model::parse_queue_arn(&r.dead_letter_target_arn)
                 .is_some_and(|k| self.live().read().queues.contains_key(&k));
             if !exists {
@@ -172,21 +180,15 @@ impl Sqs {
         let region = req.region.as_str();
         let name = req_str(body, "QueueName")?;
         let requested = str_map(body, "Attributes")?;
-        if name.ends_with(".fifo")
-            || requested
-                .get("FifoQueue")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        {
-            return Err(SqsError::NotImplemented(
-                "FIFO queues are not implemented in Eddy yet.".into(),
-            ));
-        }
-        if !model::valid_queue_name(name) {
+        let fifo = requested
+            .get("FifoQueue")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if !model::valid_queue_name(name) || fifo != model::is_fifo_name(name) {
             return Err(SqsError::InvalidParameterValue(
-                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length".into(),
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length. FIFO queue names must end in .fifo and need the FifoQueue attribute.".into(),
             ));
         }
-        let attrs = model::QueueAttrs::default().with(&requested)?;
+        let attrs = model::QueueAttrs::defaults(fifo).with(&requested)?;
         self.check_redrive(&attrs)?;
         let key = (region.to_string(), name.to_string());
         let _w = self.live().lock().await;
@@ -223,6 +225,8 @@ impl Sqs {
             messages: BTreeMap::new(),
             next_seq: 1,
             last_purge_ms: None,
+            dedup: Default::default(),
+            attempts: Default::default(),
         };
         self.live()
             .commit(vec![queue_put(region, &q)], vec![], now)
@@ -390,19 +394,50 @@ impl Sqs {
         let body = req_str(e, "MessageBody")?.to_string();
         let attrs = model::parse_message_attributes(e.get("MessageAttributes"))?;
         let delay_s = bounded(e, "DelaySeconds", 0, 900)?;
-        let bytes_max = self
-            .live()
-            .read()
-            .queues
-            .get(key)
-            .ok_or(SqsError::QueueDoesNotExist)?
-            .attrs
-            .message_bytes_max;
+        let (bytes_max, fifo) = {
+            let st = self.live().read();
+            let q = st.queues.get(key).ok_or(SqsError::QueueDoesNotExist)?;
+            (q.attrs.message_bytes_max, q.attrs.fifo.clone())
+        };
         model::check_message(&body, &attrs, bytes_max)?;
+        let group = opt_str(e, "MessageGroupId")?;
+        let dedup = opt_str(e, "MessageDeduplicationId")?;
+        let not_for_this_type = |p: &str, v: &str| {
+            SqsError::InvalidParameterValue(format!(
+                "Value {v} for parameter {p} is invalid. Reason: The request include parameter that is not valid for this queue type."
+            ))
+        };
+        let fifo = match fifo {
+            None => {
+                if let Some(d) = dedup {
+                    return Err(not_for_this_type("MessageDeduplicationId", d));
+                }
+                // Standard queues take a group id (fair queues) and otherwise ignore it.
+                None
+            }
+            Some(f) => {
+                if let Some(d) = delay_s {
+                    return Err(not_for_this_type("DelaySeconds", &d.to_string()));
+                }
+                let group = group.ok_or_else(|| {
+                    SqsError::MissingParameter(
+                        "The request must contain the parameter MessageGroupId.".into(),
+                    )
+                })?;
+                if !model::valid_fifo_id(group) {
+                    return Err(SqsError::InvalidParameterValue(format!(
+                        "Value {group} for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length."
+                    )));
+                }
+                let dedup = model::dedup_id(dedup, &body, f.content_based_dedup)?;
+                Some((group.to_string(), dedup))
+            }
+        };
         Ok(Outgoing {
             body,
             attrs,
             delay_s,
+            fifo,
         })
     }
 
@@ -415,6 +450,9 @@ impl Sqs {
         m.insert("MD5OfMessageBody".into(), json!(s.md5_body));
         if let Some(a) = &s.md5_attrs {
             m.insert("MD5OfMessageAttributes".into(), json!(a));
+        }
+        if let Some(n) = &s.sequence {
+            m.insert("SequenceNumber".into(), json!(n));
         }
         Value::Object(m)
     }
@@ -507,11 +545,31 @@ impl Sqs {
                     model::INFLIGHT_MAX
                 )));
             }
+            // FIFO: a group with a message in flight gives nothing until that message is
+            // deleted or visible again, and a group stops at its first message that cannot
+            // be received now, so each group is received in order.
+            let fifo = q.attrs.fifo.is_some();
+            let mut blocked: HashSet<&str> = if fifo {
+                q.messages
+                    .values()
+                    .filter(|m| m.receive_count > 0 && m.visible_at_ms > now)
+                    .filter_map(|m| m.group_id.as_deref())
+                    .collect()
+            } else {
+                HashSet::new()
+            };
             for (&seq, m) in &q.messages {
                 if deliver.len() >= max {
                     break;
                 }
+                let group = m.group_id.as_deref().filter(|_| fifo);
+                if group.is_some_and(|g| blocked.contains(g)) {
+                    continue;
+                }
                 if m.visible_at_ms > now {
+                    if let Some(g) = group {
+                        blocked.insert(g);
+                    }
                     continue;
                 }
                 match model::on_receive(
@@ -644,9 +702,36 @@ impl Sqs {
         let mut sys = str_list(body, "AttributeNames")?;
         sys.extend(str_list(body, "MessageSystemAttributeNames")?);
         let user = str_list(body, "MessageAttributeNames")?;
-        let got = self
-            .receive_wait(&key, max, vt, Duration::from_secs(wait_s))
-            .await?;
+        let fifo = self
+            .live()
+            .read()
+            .queues
+            .get(&key)
+            .is_some_and(|q| q.attrs.fifo.is_some());
+        let attempt = opt_str(body, "ReceiveRequestAttemptId")?.filter(|_| fifo);
+        if let Some(id) = attempt {
+            if !model::valid_fifo_id(id) {
+                return Err(SqsError::InvalidParameterValue(format!(
+                    "Value {id} for parameter ReceiveRequestAttemptId is invalid. Reason: ReceiveRequestAttemptId can only include alphanumeric and punctuation characters. 1 to 128 in length."
+                )));
+            }
+        }
+        let again = match attempt {
+            Some(id) => self.attempt_again(&key, id),
+            None => None,
+        };
+        let got = match again {
+            Some(got) => got,
+            None => {
+                let got = self
+                    .receive_wait(&key, max, vt, Duration::from_secs(wait_s))
+                    .await?;
+                if let Some(id) = attempt {
+                    self.remember_attempt(&key, id, &got).await;
+                }
+                got
+            }
+        };
         if got.is_empty() {
             return Ok(json!({}));
         }
@@ -655,6 +740,43 @@ impl Sqs {
             .map(|r| received_json(region, &key.1, r, &sys, &user))
             .collect();
         Ok(json!({"Messages": messages}))
+    }
+
+    /// The messages an earlier receive with the same attempt id handed out, when every
+    /// one of them is still in flight under that receive's handle.
+    fn attempt_again(&self, key: &(String, String), id: &str) -> Option<Vec<Received>> {
+        let now = self.now_ms();
+        let st = self.live().read();
+        let q = st.queues.get(key)?;
+        let (handed, until) = q.attempts.get(id)?;
+        if *until <= now {
+            return None;
+        }
+        handed
+            .iter()
+            .map(|(seq, nonce)| {
+                let m = q.messages.get(seq)?;
+                (m.receipt.as_deref() == Some(nonce.as_str()) && m.visible_at_ms > now).then(|| {
+                    Received {
+                        seq: *seq,
+                        msg: m.clone(),
+                        nonce: nonce.clone(),
+                    }
+                })
+            })
+            .collect()
+    }
+
+    async fn remember_attempt(&self, key: &(String, String), id: &str, got: &[Received]) {
+        let _w = self.live().lock().await;
+        let now = self.now_ms();
+        let mut st = self.live().write();
+        if let Some(q) = st.queues.get_mut(key) {
+            q.attempts.retain(|_, (_, until)| *until > now);
+            let handed = got.iter().map(|r| (r.seq, r.nonce.clone())).collect();
+            q.attempts
+                .insert(id.to_string(), (handed, now + model::ATTEMPT_WINDOW_MS));
+        }
     }
 
     /// (seq) of the message a receipt handle names in this queue.
@@ -853,6 +975,20 @@ fn received_json(region: &str, queue: &str, r: Received, sys: &[String], user: &
             attrs.insert(
                 "ApproximateFirstReceiveTimestamp".into(),
                 json!(t.to_string()),
+            );
+        }
+    }
+    if let (Some(g), Some(d)) = (&m.group_id, &m.dedup_id) {
+        if want("MessageGroupId") {
+            attrs.insert("MessageGroupId".into(), json!(g));
+        }
+        if want("MessageDeduplicationId") {
+            attrs.insert("MessageDeduplicationId".into(), json!(d));
+        }
+        if want("SequenceNumber") {
+            attrs.insert(
+                "SequenceNumber".into(),
+                json!(model::sequence_number(r.seq)),
             );
         }
     }

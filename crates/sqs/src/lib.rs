@@ -12,6 +12,7 @@ mod api;
 mod consumer;
 mod error;
 pub mod model;
+mod publish;
 
 pub use consumer::{Polled, QueueFacts};
 pub use error::SqsError;
@@ -20,7 +21,7 @@ use delivery::{Deliverer, FinalCondition, Outcome, RetryPolicy};
 use error::Result;
 use model::{AttrValue, QueueAttrs};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use store::{Live, NewEntry, OutboxEntry, ResourceStore, ResourceWrite};
 use wire::time::Clock;
@@ -55,6 +56,9 @@ struct Message {
     first_receive_ms: Option<i64>,
     /// The nonce of the latest receipt handle.
     receipt: Option<String>,
+    /// FIFO queues: the message group and the deduplication id.
+    group_id: Option<String>,
+    dedup_id: Option<String>,
 }
 
 impl Message {
@@ -70,6 +74,8 @@ impl Message {
             "MessageAttributes": attrs,
             "SentMs": self.sent_ms,
             "AvailableMs": self.visible_at_ms.max(self.sent_ms),
+            "GroupId": self.group_id,
+            "DedupId": self.dedup_id,
         })
     }
 
@@ -91,6 +97,8 @@ impl Message {
             receive_count: 0,
             first_receive_ms: None,
             receipt: None,
+            group_id: v.get("GroupId").and_then(Value::as_str).map(str::to_string),
+            dedup_id: v.get("DedupId").and_then(Value::as_str).map(str::to_string),
         })
     }
 }
@@ -106,6 +114,12 @@ struct Queue {
     messages: BTreeMap<u64, Message>,
     next_seq: u64,
     last_purge_ms: Option<i64>,
+    /// FIFO queues: deduplication keys sent in the last five minutes, with what the first
+    /// send answered (message id and seq) and when the key expires.
+    dedup: HashMap<String, (String, u64, i64)>,
+    /// FIFO queues: receive attempt ids and the (seq, receipt nonce) they handed out,
+    /// until they expire.
+    attempts: HashMap<String, (Vec<(u64, String)>, i64)>,
 }
 
 impl Queue {
@@ -116,6 +130,14 @@ impl Queue {
             "CreatedMs": self.created_ms,
             "ModifiedMs": self.modified_ms,
         })
+    }
+
+    /// The key a FIFO message's deduplication id is remembered under.
+    fn dedup_key(&self, group: &str, dedup: &str) -> String {
+        match &self.attrs.fifo {
+            Some(f) if f.dedup_per_group => format!("{group}\n{dedup}"),
+            _ => dedup.to_string(),
+        }
     }
 
     fn count(&self, now_ms: i64, which: model::Visibility) -> usize {
@@ -186,11 +208,20 @@ fn queue_put(region: &str, q: &Queue) -> ResourceWrite {
     ResourceWrite::put(QUEUE, region, q.name.as_str(), q.record().to_string())
 }
 
+/// The group and deduplication id of a message another service sends to the queue
+/// `name` without naming them (dead letters, destinations): FIFO queues put all such
+/// messages in one group and deduplicate none of them.
+fn fifo_fallback(name: &str) -> Option<(String, String)> {
+    model::is_fifo_name(name).then(|| ("default".to_string(), wire::id::uuid4()))
+}
+
 /// A message to send, already checked.
 struct Outgoing {
     body: String,
     attrs: BTreeMap<String, AttrValue>,
     delay_s: Option<u64>,
+    /// FIFO queues: (message group, deduplication id).
+    fifo: Option<(String, String)>,
 }
 
 /// What a send answers.
@@ -198,6 +229,8 @@ struct Sent {
     id: String,
     md5_body: String,
     md5_attrs: Option<String>,
+    /// FIFO queues: the message's sequence number.
+    sequence: Option<String>,
 }
 
 impl Sqs {
@@ -211,7 +244,8 @@ impl Sqs {
         for r in store.resources(QUEUE)? {
             let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
             let attrs = string_map(&body["Attributes"]);
-            let Ok(attrs) = QueueAttrs::default().with(&attrs) else {
+            let fifo = model::is_fifo_name(&r.name);
+            let Ok(attrs) = QueueAttrs::defaults(fifo).with(&attrs) else {
                 tracing::warn!("skipping unreadable queue record {}/{}", r.scope, r.name);
                 continue;
             };
@@ -226,6 +260,8 @@ impl Sqs {
                     messages: BTreeMap::new(),
                     next_seq: 1,
                     last_purge_ms: None,
+                    dedup: HashMap::new(),
+                    attempts: HashMap::new(),
                 },
             );
         }
@@ -245,6 +281,13 @@ impl Sqs {
                 continue;
             };
             q.next_seq = q.next_seq.max(seq + 1);
+            // Deduplication ids of messages still held are remembered across a restart
+            // (those of messages already deleted are not).
+            if let (Some(g), Some(d)) = (&m.group_id, &m.dedup_id) {
+                let until = m.sent_ms + model::DEDUP_WINDOW_MS;
+                let k = q.dedup_key(g, d);
+                q.dedup.insert(k, (m.id.clone(), seq, until));
+            }
             q.messages.insert(seq, m);
         }
         Ok(Self {
@@ -287,13 +330,42 @@ impl Sqs {
             (q.next_seq, q.attrs.delay_s)
         };
         let mut writes = Vec::new();
-        let mut msgs = Vec::new();
-        for (i, o) in out.into_iter().enumerate() {
-            let seq = first_seq + i as u64;
+        let mut msgs: Vec<(u64, Message)> = Vec::new();
+        let mut sent = Vec::new();
+        // FIFO deduplication: keys of this batch, and what the queue remembers.
+        let mut fresh: HashMap<String, (String, u64)> = HashMap::new();
+        for o in out {
+            let md5_body = model::md5_hex(o.body.as_bytes());
+            let md5_attrs = model::md5_of_attributes(&o.attrs);
+            if let Some((group, dedup)) = &o.fifo {
+                let remembered = {
+                    let st = self.live().read();
+                    st.queues.get(&key).and_then(|q| {
+                        let k = q.dedup_key(group, dedup);
+                        q.dedup
+                            .get(&k)
+                            .filter(|(_, _, until)| *until > now)
+                            .map(|(id, seq, _)| (id.clone(), *seq))
+                            .or_else(|| fresh.get(&k).cloned())
+                    })
+                };
+                if let Some((id, seq)) = remembered {
+                    // A duplicate within five minutes: accepted, not enqueued, and answered
+                    // as the first send was.
+                    sent.push(Sent {
+                        id,
+                        md5_body,
+                        md5_attrs,
+                        sequence: Some(model::sequence_number(seq)),
+                    });
+                    continue;
+                }
+            }
+            let seq = first_seq + msgs.len() as u64;
             let m = Message {
                 id: wire::id::uuid4(),
-                md5_body: model::md5_hex(o.body.as_bytes()),
-                md5_attrs: model::md5_of_attributes(&o.attrs),
+                md5_body,
+                md5_attrs,
                 body: o.body,
                 attrs: o.attrs,
                 sent_ms: now,
@@ -301,23 +373,39 @@ impl Sqs {
                 receive_count: 0,
                 first_receive_ms: None,
                 receipt: None,
+                group_id: o.fifo.as_ref().map(|f| f.0.clone()),
+                dedup_id: o.fifo.as_ref().map(|f| f.1.clone()),
             };
+            if let Some((group, dedup)) = &o.fifo {
+                let k = self
+                    .live()
+                    .read()
+                    .queues
+                    .get(&key)
+                    .map(|q| q.dedup_key(group, dedup))
+                    .unwrap_or_default();
+                fresh.insert(k, (m.id.clone(), seq));
+            }
             writes.push(message_put(region, name, seq, &m));
-            msgs.push((seq, m));
-        }
-        self.live().commit(writes, vec![], now).await?;
-        let sent = msgs
-            .iter()
-            .map(|(_, m)| Sent {
+            sent.push(Sent {
                 id: m.id.clone(),
                 md5_body: m.md5_body.clone(),
                 md5_attrs: m.md5_attrs.clone(),
-            })
-            .collect();
+                sequence: m.group_id.as_ref().map(|_| model::sequence_number(seq)),
+            });
+            msgs.push((seq, m));
+        }
+        self.live().commit(writes, vec![], now).await?;
         {
             let mut st = self.live().write();
             if let Some(q) = st.queues.get_mut(&key) {
                 q.next_seq = first_seq + msgs.len() as u64;
+                if q.attrs.fifo.is_some() {
+                    q.dedup.retain(|_, (_, _, until)| *until > now);
+                    for (k, (id, seq)) in fresh {
+                        q.dedup.insert(k, (id, seq, now + model::DEDUP_WINDOW_MS));
+                    }
+                }
                 q.messages.extend(msgs);
             }
         }
@@ -357,6 +445,7 @@ impl Sqs {
                     body,
                     attrs,
                     delay_s: None,
+                    fifo: fifo_fallback(&name),
                 }],
             )
             .await?;

@@ -3,8 +3,9 @@
 
 use crate::error::{Result, SqsError};
 use base64::Engine;
-use md5::{Digest, Md5};
+use md5::Md5;
 use serde_json::{json, Value};
+use sha2::Digest;
 use std::collections::BTreeMap;
 
 /// Longest message AWS accepts (body plus attributes), in bytes.
@@ -27,17 +28,59 @@ pub const VISIBILITY_SECONDS_MAX: u64 = 43_200;
 /// How long after a purge another one is refused, in milliseconds.
 pub const PURGE_COOLDOWN_MS: i64 = 60_000;
 
-/// Whether `name` is a valid standard queue name: `[A-Za-z0-9_-]{1,80}`.
-pub fn valid_queue_name(name: &str) -> bool {
-    (1..=80).contains(&name.len())
+/// How long a FIFO queue remembers a deduplication id, in milliseconds.
+pub const DEDUP_WINDOW_MS: i64 = 300_000;
+/// How long a FIFO receive attempt id gives back the same messages, in milliseconds.
+pub const ATTEMPT_WINDOW_MS: i64 = 300_000;
+
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Whether `id` is a valid batch entry id (same alphabet as queue names).
+/// Whether `name` is a valid queue name: `[A-Za-z0-9_-]`, 80 characters at most counting
+/// the `.fifo` suffix of a FIFO queue.
+pub fn valid_queue_name(name: &str) -> bool {
+    name.len() <= 80 && plain_name(name.strip_suffix(".fifo").unwrap_or(name))
+}
+
+/// Whether `name` names a FIFO queue.
+pub fn is_fifo_name(name: &str) -> bool {
+    name.ends_with(".fifo")
+}
+
+/// Whether `id` is a valid batch entry id: `[A-Za-z0-9_-]{1,80}`.
 pub fn valid_batch_id(id: &str) -> bool {
-    valid_queue_name(id)
+    id.len() <= 80 && plain_name(id)
+}
+
+/// Whether `id` is a valid message group or deduplication id: 1 to 128 characters,
+/// letters, digits and ASCII punctuation.
+pub fn valid_fifo_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The deduplication id of a FIFO message: the one given, or the SHA-256 of the body
+/// when the queue deduplicates by content.
+pub fn dedup_id(given: Option<&str>, body: &str, content_based: bool) -> Result<String> {
+    match given {
+        Some(id) if valid_fifo_id(id) => Ok(id.to_string()),
+        Some(id) => Err(SqsError::InvalidParameterValue(format!(
+            "Value {id} for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length."
+        ))),
+        None if content_based => Ok(hex::encode(sha2::Sha256::digest(body.as_bytes()))),
+        None => Err(SqsError::InvalidParameterValue(
+            "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly".into(),
+        )),
+    }
+}
+
+/// The sequence number SQS gives the message with send order `seq` in a FIFO queue:
+/// 20 digits, growing with every send.
+pub fn sequence_number(seq: u64) -> String {
+    (10u128.pow(19) + seq as u128).to_string()
 }
 
 /// The queue ARN.
@@ -80,6 +123,27 @@ pub struct QueueAttrs {
     pub redrive: Option<Redrive>,
     /// Attributes kept and echoed but without behaviour here (Policy, KMS settings).
     pub opaque: BTreeMap<String, String>,
+    pub fifo: Option<Fifo>,
+}
+
+/// A FIFO queue's own attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fifo {
+    pub content_based_dedup: bool,
+    /// Deduplication ids are unique per message group (`messageGroup`), else per queue.
+    pub dedup_per_group: bool,
+    /// `perQueue` or `perMessageGroupId`: stored and shown (throughput is not limited).
+    pub throughput_limit: String,
+}
+
+impl Default for Fifo {
+    fn default() -> Self {
+        Self {
+            content_based_dedup: false,
+            dedup_per_group: false,
+            throughput_limit: "perQueue".into(),
+        }
+    }
 }
 
 impl Default for QueueAttrs {
@@ -92,6 +156,7 @@ impl Default for QueueAttrs {
             message_bytes_max: MESSAGE_BYTES_MAX,
             redrive: None,
             opaque: BTreeMap::new(),
+            fifo: None,
         }
     }
 }
@@ -156,9 +221,28 @@ pub fn parse_redrive(text: &str) -> Result<Option<Redrive>> {
 }
 
 impl QueueAttrs {
-    /// `self` with `attrs` applied (CreateQueue and SetQueueAttributes).
+    /// The defaults of a new queue, FIFO or not.
+    pub fn defaults(fifo: bool) -> Self {
+        Self {
+            fifo: fifo.then(Fifo::default),
+            ..Self::default()
+        }
+    }
+
+    /// `self` with `attrs` applied (CreateQueue and SetQueueAttributes). A queue is FIFO
+    /// from its creation on: `FifoQueue` may only repeat what the queue is.
     pub fn with(&self, attrs: &BTreeMap<String, String>) -> Result<Self> {
         let mut a = self.clone();
+        let boolean = |k: &str, v: &str| match v.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(invalid_value(k)),
+        };
+        if let Some(v) = attrs.get("FifoQueue") {
+            if boolean("FifoQueue", v)? != a.fifo.is_some() {
+                return Err(invalid_value("FifoQueue"));
+            }
+        }
         for (k, v) in attrs {
             match k.as_str() {
                 "VisibilityTimeout" => {
@@ -171,20 +255,22 @@ impl QueueAttrs {
                     a.message_bytes_max = bounded(k, v, 1024, MESSAGE_BYTES_MAX as u64)? as usize
                 }
                 "RedrivePolicy" => a.redrive = parse_redrive(v)?,
-                "FifoQueue" => {
-                    if v.eq_ignore_ascii_case("true") {
-                        return Err(SqsError::NotImplemented(
-                            "FIFO queues are not implemented in Eddy yet.".into(),
-                        ));
-                    }
-                    if !v.eq_ignore_ascii_case("false") {
-                        return Err(invalid_value(k));
-                    }
-                }
+                "FifoQueue" => {}
                 "ContentBasedDeduplication" | "DeduplicationScope" | "FifoThroughputLimit" => {
-                    return Err(SqsError::InvalidAttributeName(format!(
-                        "Unknown Attribute {k}."
-                    )))
+                    let Some(f) = a.fifo.as_mut() else {
+                        return Err(SqsError::InvalidAttributeName(format!(
+                            "Unknown Attribute {k}."
+                        )));
+                    };
+                    match (k.as_str(), v.as_str()) {
+                        ("ContentBasedDeduplication", v) => f.content_based_dedup = boolean(k, v)?,
+                        ("DeduplicationScope", "messageGroup") => f.dedup_per_group = true,
+                        ("DeduplicationScope", "queue") => f.dedup_per_group = false,
+                        ("FifoThroughputLimit", v @ ("perQueue" | "perMessageGroupId")) => {
+                            f.throughput_limit = v.to_string()
+                        }
+                        _ => return Err(invalid_value(k)),
+                    }
                 }
                 other if OPAQUE.contains(&other) => {
                     a.opaque.insert(other.to_string(), v.clone());
@@ -194,6 +280,13 @@ impl QueueAttrs {
                         "Unknown Attribute {other}."
                     )))
                 }
+            }
+        }
+        if let Some(f) = &a.fifo {
+            if f.throughput_limit == "perMessageGroupId" && !f.dedup_per_group {
+                return Err(SqsError::InvalidAttributeValue(
+                    "Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId is allowed only when DeduplicationScope is messageGroup.".into(),
+                ));
             }
         }
         Ok(a)
@@ -227,12 +320,29 @@ impl QueueAttrs {
             );
         }
         m.extend(self.opaque.clone());
+        if let Some(f) = &self.fifo {
+            m.insert("FifoQueue".into(), "true".into());
+            m.insert(
+                "ContentBasedDeduplication".into(),
+                f.content_based_dedup.to_string(),
+            );
+            m.insert(
+                "DeduplicationScope".into(),
+                if f.dedup_per_group {
+                    "messageGroup"
+                } else {
+                    "queue"
+                }
+                .into(),
+            );
+            m.insert("FifoThroughputLimit".into(), f.throughput_limit.clone());
+        }
         m
     }
 }
 
 /// Every attribute name GetQueueAttributes knows.
-pub const QUEUE_ATTRIBUTE_NAMES: [&str; 19] = [
+pub const QUEUE_ATTRIBUTE_NAMES: [&str; 22] = [
     "All",
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -252,6 +362,9 @@ pub const QUEUE_ATTRIBUTE_NAMES: [&str; 19] = [
     "KmsDataKeyReusePeriodSeconds",
     "SqsManagedSseEnabled",
     "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
 ];
 
 /// One message attribute value: `String`, `Number` or `Binary`, with an optional

@@ -55,10 +55,37 @@ fn queue_names() {
         ("x".repeat(81).as_str(), false),
         ("", false),
         ("has space", false),
-        ("q.fifo", false),
+        ("q.fifo", true),
+        (format!("{}.fifo", "x".repeat(75)).as_str(), true),
+        (format!("{}.fifo", "x".repeat(76)).as_str(), false),
+        (".fifo", false),
+        ("q.fifo.fifo", false),
     ] {
         assert_eq!(model::valid_queue_name(name), ok, "{name}");
     }
+    assert!(!model::valid_batch_id("a.fifo"));
+}
+
+#[test]
+fn fifo_ids_and_sequence_numbers() {
+    assert!(model::valid_fifo_id("group-1!?"));
+    assert!(!model::valid_fifo_id(""));
+    assert!(!model::valid_fifo_id("has space"));
+    assert!(!model::valid_fifo_id(&"x".repeat(129)));
+    assert_eq!(model::dedup_id(Some("d1"), "body", false).unwrap(), "d1");
+    // SHA-256 of the body when the queue deduplicates by content.
+    assert_eq!(
+        model::dedup_id(None, "abc", true).unwrap(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert!(matches!(
+        model::dedup_id(None, "abc", false),
+        Err(SqsError::InvalidParameterValue(m)) if m.contains("ContentBasedDeduplication")
+    ));
+    assert!(model::dedup_id(Some("bad id"), "abc", true).is_err());
+    let (a, b) = (model::sequence_number(1), model::sequence_number(2));
+    assert_eq!(a.len(), 20);
+    assert!(a < b);
 }
 
 #[test]
@@ -191,8 +218,34 @@ fn queue_attributes() {
     ));
     assert!(matches!(
         set(&[("FifoQueue", "true")]),
-        Err(SqsError::NotImplemented(_))
+        Err(SqsError::InvalidAttributeValue(_))
     ));
+    assert!(matches!(
+        set(&[("ContentBasedDeduplication", "true")]),
+        Err(SqsError::InvalidAttributeName(_))
+    ));
+    let fifo = |pairs: &[(&str, &str)]| {
+        let m: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        model::QueueAttrs::defaults(true).with(&m)
+    };
+    let a = fifo(&[
+        ("FifoQueue", "true"),
+        ("ContentBasedDeduplication", "true"),
+        ("DeduplicationScope", "messageGroup"),
+        ("FifoThroughputLimit", "perMessageGroupId"),
+    ])
+    .unwrap();
+    let shown = a.to_map();
+    assert_eq!(shown["FifoQueue"], "true");
+    assert_eq!(shown["ContentBasedDeduplication"], "true");
+    assert_eq!(shown["DeduplicationScope"], "messageGroup");
+    assert_eq!(shown["FifoThroughputLimit"], "perMessageGroupId");
+    assert!(fifo(&[("FifoThroughputLimit", "perMessageGroupId")]).is_err());
+    assert!(fifo(&[("DeduplicationScope", "everywhere")]).is_err());
+    assert!(fifo(&[("FifoQueue", "false")]).is_err());
 }
 
 #[test]
