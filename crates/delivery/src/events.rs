@@ -9,10 +9,9 @@ use store::NewEntry;
 /// schedules). The target is the bus ARN, the payload the event.
 pub const PUT_KIND: &str = "events-put";
 
-/// A dead letter or destination message for an SQS queue; it waits in the outbox until
-/// an SQS deliverer exists.
+/// A dead letter or destination message for an SQS queue.
 pub const SQS_SEND_KIND: &str = "sqs-send";
-/// A message for an SNS topic; it waits in the outbox until an SNS deliverer exists.
+/// A message for an SNS topic (EventBridge targets and dead letters, Lambda destinations).
 pub const SNS_PUBLISH_KIND: &str = "sns-publish";
 
 /// An event as EventBridge delivers it (field names and order as AWS writes them; the

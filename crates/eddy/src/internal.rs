@@ -1,5 +1,6 @@
-//! Eddy's own routes under `/_eddy/`: health, and code package downloads (the
-//! `Code.Location` of GetFunction; the content hash in the path is the capability).
+//! Eddy's own routes under `/_eddy/`: health, code package downloads (the
+//! `Code.Location` of GetFunction; the content hash in the path is the capability), and
+//! the `SubscribeURL` of SNS subscription confirmations (the token is the capability).
 
 use http::{Method, StatusCode};
 use std::sync::Arc;
@@ -12,6 +13,8 @@ pub struct Internal {
     delivery: delivery::Delivery,
     events: events::Events,
     started_ms: i64,
+    /// Set once SNS is built (after the edge that serves these routes).
+    sns: std::sync::OnceLock<sns::Sns>,
 }
 
 impl Internal {
@@ -27,7 +30,12 @@ impl Internal {
             delivery,
             events,
             started_ms: wire::time::now_ms(),
+            sns: std::sync::OnceLock::new(),
         }
+    }
+
+    pub fn set_sns(&self, sns: sns::Sns) {
+        let _ = self.sns.set(sns);
     }
 
     fn route(&self, req: &ApiRequest) -> ApiResponse {
@@ -84,6 +92,13 @@ impl Internal {
 
 impl wire::Service for Internal {
     fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse> {
-        Box::pin(async move { self.route(&req) })
+        Box::pin(async move {
+            if req.method == Method::GET && req.path == sns::CONFIRM_PATH {
+                if let Some(sns) = self.sns.get() {
+                    return sns.confirm_by_url(&req.query).await;
+                }
+            }
+            self.route(&req)
+        })
     }
 }

@@ -296,7 +296,7 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
             body_idle_timeout_ms: args.body_idle_timeout_ms,
             connections_max: args.connections_max,
         },
-        internal,
+        internal.clone(),
     );
     edge.register("logs", Arc::new(logs::Logs::new(db.clone())));
     edge.register("events", Arc::new(events.clone()));
@@ -364,6 +364,21 @@ async fn server(args: ServerArgs) -> anyhow::Result<()> {
         sqs::SqsDeliverer::new(sqs.clone()),
     );
     edge.register("sqs", Arc::new(sqs.clone()));
+    let sns = sns::Sns::open(
+        db.clone(),
+        delivery.clone(),
+        sqs.clone(),
+        clock.clone(),
+        sns::SnsConfig {
+            public_base: endpoint.clone(),
+        },
+    )
+    .context("loading topics and subscriptions")?;
+    let sns_deliverer = sns::SnsDeliverer::new(sns.clone());
+    delivery.register(sns::DELIVER_KIND, sns_deliverer.clone());
+    delivery.register(delivery::events::SNS_PUBLISH_KIND, sns_deliverer);
+    internal.set_sns(sns.clone());
+    edge.register("sns", Arc::new(sns));
     let mappings = esm::Mappings::open(db.clone(), lambda.clone(), sqs.clone(), clock.clone())
         .context("loading event source mappings")?;
     edge.register(

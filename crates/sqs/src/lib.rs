@@ -24,6 +24,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use store::{Live, NewEntry, OutboxEntry, ResourceStore, ResourceWrite};
+use wire::string_map;
 use wire::time::Clock;
 use wire::BoxFuture;
 
@@ -170,17 +171,6 @@ struct Inner {
 #[derive(Clone)]
 pub struct Sqs {
     inner: Arc<Inner>,
-}
-
-/// The string members of a stored JSON object; anything else reads as empty.
-fn string_map(v: &Value) -> BTreeMap<String, String> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn message_scope(region: &str, queue: &str) -> String {
@@ -414,42 +404,21 @@ impl Sqs {
     }
 
     /// Sends `body` to the queue `arn` with string attributes (dead letters and
-    /// destination messages from other services).
+    /// destination messages from other services); attributes SQS would refuse are left
+    /// out rather than failing the message.
     pub async fn send_to_arn(
         &self,
         arn: &str,
         body: String,
         attributes: &BTreeMap<String, String>,
     ) -> std::result::Result<String, SqsError> {
-        let (region, name) = model::parse_queue_arn(arn).ok_or(SqsError::QueueDoesNotExist)?;
         let attrs: BTreeMap<String, AttrValue> = attributes
             .iter()
             .filter(|(k, v)| model::valid_attribute_name(k) && !v.is_empty())
             .take(model::MESSAGE_ATTRIBUTES_MAX)
             .map(|(k, v)| (k.clone(), AttrValue::string(v)))
             .collect();
-        let bytes_max = {
-            let st = self.live().read();
-            st.queues
-                .get(&(region.clone(), name.clone()))
-                .ok_or(SqsError::QueueDoesNotExist)?
-                .attrs
-                .message_bytes_max
-        };
-        model::check_message(&body, &attrs, bytes_max)?;
-        let sent = self
-            .send_messages(
-                &region,
-                &name,
-                vec![Outgoing {
-                    body,
-                    attrs,
-                    delay_s: None,
-                    fifo: fifo_fallback(&name),
-                }],
-            )
-            .await?;
-        Ok(sent.into_iter().next().map(|s| s.id).unwrap_or_default())
+        self.send_typed_to_arn(arn, body, attrs, None).await
     }
 }
 

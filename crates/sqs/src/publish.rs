@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 impl Sqs {
     /// Sends `body` with typed attributes to the queue `arn` and answers the message id.
     /// The message is checked as SendMessage checks it (size, characters, attribute
-    /// names and count).
+    /// names and count). `fifo` is the message group and deduplication id for a FIFO
+    /// queue (without them, one group and no deduplication).
     pub async fn send_typed_to_arn(
         &self,
         arn: &str,
         body: String,
         attrs: BTreeMap<String, AttrValue>,
+        fifo: Option<(String, String)>,
     ) -> Result<String, SqsError> {
         let (region, name) = model::parse_queue_arn(arn).ok_or(SqsError::QueueDoesNotExist)?;
         if attrs.len() > model::MESSAGE_ATTRIBUTES_MAX {
@@ -46,7 +48,11 @@ impl Sqs {
                     body,
                     attrs,
                     delay_s: None,
-                    fifo: crate::fifo_fallback(&name),
+                    fifo: if model::is_fifo_name(&name) {
+                        fifo.or_else(|| crate::fifo_fallback(&name))
+                    } else {
+                        None
+                    },
                 }],
             )
             .await?;

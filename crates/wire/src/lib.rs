@@ -221,6 +221,18 @@ pub fn front_door(host: Option<&str>, path: &str) -> Option<FrontDoor> {
 }
 
 /// Decodes `%XX` escapes; invalid escapes are kept as written.
+/// The string members of a JSON object (stored records, attribute maps); members of
+/// other types, and anything that is not an object, read as absent.
+pub fn string_map(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
