@@ -337,3 +337,53 @@ def test_cli_sync_invokes_once_per_object(server, s3, bucket, recorder, out_file
     seen = keys_seen(out_file)
     assert sorted(seen) == sorted(expected), "expected exactly one event per synced object"
     assert len(read_events(out_file)) == 20
+
+
+def test_queue_and_topic_configurations_deliver(server, s3, bucket):
+    import json
+
+    sqs, sns = server.client("sqs"), server.client("sns")
+
+    def new_queue():
+        url = sqs.create_queue(QueueName=unique("s3-q"))["QueueUrl"]
+        return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def bodies(url, count):
+        got = []
+
+        def more():
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+                got.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            return len(got) >= count
+
+        wait_until(more, timeout=30, message=lambda: f"only {got}")
+        return got
+
+    direct_url, direct_arn = new_queue()
+    fan_url, fan_arn = new_queue()
+    topic = sns.create_topic(Name=unique("s3-t"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=fan_arn, Attributes={"RawMessageDelivery": "true"})
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"Id": "to-queue", "QueueArn": direct_arn, "Events": ["s3:ObjectCreated:*"]}],
+            "TopicConfigurations": [{"Id": "to-topic", "TopicArn": topic, "Events": ["s3:ObjectRemoved:*"]}],
+        },
+    )
+    # Each destination first gets S3's test event.
+    [test_event] = bodies(direct_url, 1)
+    assert test_event["Event"] == "s3:TestEvent" and test_event["Bucket"] == bucket
+    assert bodies(fan_url, 1)[0]["Event"] == "s3:TestEvent"
+
+    s3.put_object(Bucket=bucket, Key="a/b.txt", Body=b"hi")
+    [created] = bodies(direct_url, 1)
+    r = created["Records"][0]
+    assert (r["eventSource"], r["eventName"]) == ("aws:s3", "ObjectCreated:Put")
+    assert r["s3"]["configurationId"] == "to-queue"
+    assert r["s3"]["object"]["key"] == "a/b.txt" and r["s3"]["object"]["size"] == 2
+
+    s3.delete_object(Bucket=bucket, Key="a/b.txt")
+    [removed] = bodies(fan_url, 1)
+    assert removed["Records"][0]["eventName"] == "ObjectRemoved:Delete"
+    assert removed["Records"][0]["s3"]["configurationId"] == "to-topic"

@@ -238,7 +238,12 @@ impl S3 {
         };
         let full_event = format!("s3:{event}");
         let mut out = Vec::new();
-        for t in &n.lambda {
+        let kinds = n
+            .lambda
+            .iter()
+            .map(|t| (t, true))
+            .chain(n.queue.iter().chain(&n.topic).map(|t| (t, false)));
+        for (t, function) in kinds {
             if !t.matches(&full_event, &object.key) {
                 continue;
             }
@@ -273,11 +278,21 @@ impl S3 {
                     "object": obj,
                 },
             }]});
-            out.push(lambda::async_invoke_entry(
-                &t.arn,
-                record.to_string().into_bytes(),
-                &wire::id::uuid4(),
-            ));
+            let payload = record.to_string().into_bytes();
+            if function {
+                out.push(lambda::async_invoke_entry(
+                    &t.arn,
+                    payload,
+                    &wire::id::uuid4(),
+                ));
+            } else {
+                // Queues get the record as the message body; topics publish it.
+                out.extend(delivery::events::message_entry(
+                    &t.arn,
+                    payload,
+                    serde_json::json!({}),
+                ));
+            }
         }
         if n.eventbridge {
             out.push(eventbridge_entry(bucket, event, object, request_id));
@@ -364,6 +379,29 @@ impl S3 {
                 self.inner
                     .store
                     .set_bucket_config(&bucket, &serde_json::to_string(&cfg).unwrap_or_default())?;
+                // S3 tells each queue and topic it was configured with a test event.
+                let test = serde_json::json!({
+                    "Service": "Amazon S3",
+                    "Event": "s3:TestEvent",
+                    "Time": wire::time::iso8601_ms(wire::time::now_ms()),
+                    "Bucket": bucket,
+                    "RequestId": req.request_id,
+                    "HostId": req.request_id,
+                });
+                let mut queued = false;
+                for t in n.queue.iter().chain(&n.topic) {
+                    if let Some(e) = delivery::events::message_entry(
+                        &t.arn,
+                        test.to_string().into_bytes(),
+                        serde_json::json!({}),
+                    ) {
+                        self.inner.delivery.enqueue(e).await?;
+                        queued = true;
+                    }
+                }
+                if queued {
+                    self.inner.delivery.wake();
+                }
                 Ok(wire::empty_response(StatusCode::OK))
             }
             Endpoint::PutObject { bucket, key } => self.put_object(req, &bucket, &key).await,
