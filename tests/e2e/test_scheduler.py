@@ -506,6 +506,26 @@ def test_event_bus_target(server, scheduler, recorder, out_file):
     assert event["region"] == REGION
 
 
+def test_queue_target(server, scheduler):
+    sqs = server.client("sqs")
+    url = sqs.create_queue(QueueName=unique("sched-q"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    scheduler.create_schedule(
+        Name=unique("to-queue"),
+        ScheduleExpression=at_expression(soon(2)),
+        FlexibleTimeWindow=FLEXIBLE_OFF,
+        Target={"Arn": arn, "RoleArn": SCHEDULER_ROLE_ARN, "Input": '{"job":"nightly"}'},
+    )
+    got = []
+
+    def arrived():
+        got.extend(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []))
+        return got
+
+    wait_until(arrived, timeout=30, message="the schedule's message never reached the queue")
+    assert [json.loads(m["Body"]) for m in got] == [{"job": "nightly"}]
+
+
 def test_missed_firing_happens_once_after_kill9(fresh_server, tmp_path):
     srv = fresh_server()
     out = tmp_path / "durable.jsonl"

@@ -113,7 +113,7 @@ impl EventsDeliverer {
                 crate::function_exists(self.events.inner.functions.as_ref(), &entry.target)
             }
             Some(TargetKind::Bus { .. }) => self.bus_exists(&entry.target),
-            Some(TargetKind::Waiting(_)) => true,
+            Some(TargetKind::Message(_)) => true,
             None => false,
         };
         if ok {
@@ -225,7 +225,7 @@ impl Deliverer for EventsDeliverer {
                 &wire::id::uuid4(),
             )],
             Some(TargetKind::Bus { .. }) => route_on(&entry.target, meta.hops),
-            Some(TargetKind::Waiting(kind)) => vec![NewEntry {
+            Some(TargetKind::Message(kind)) => vec![NewEntry {
                 kind: kind.into(),
                 target: entry.target.clone(),
                 payload: entry.payload.clone(),

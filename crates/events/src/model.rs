@@ -108,8 +108,10 @@ pub enum TargetKind {
     Lambda,
     /// Another event bus: the event is put on it.
     Bus { region: String, name: String },
-    /// Services that deliveries wait for: the entry stays in the outbox, kind given here.
-    Waiting(&'static str),
+    /// A queue, topic or state machine: a message handed to that service's deliverer
+    /// through the outbox, of the kind given here (a state machine's waits there until
+    /// Eddy has Step Functions).
+    Message(&'static str),
 }
 
 /// The kind of a target ARN, or `None` if Eddy cannot deliver to that service.
@@ -133,11 +135,11 @@ pub fn target_kind(arn: &str) -> Option<TargetKind> {
                 name: name.to_string(),
             })
         }
-        "sqs" => (!resource.is_empty()).then_some(TargetKind::Waiting(SQS_SEND_KIND)),
-        "sns" => (!resource.is_empty()).then_some(TargetKind::Waiting(SNS_PUBLISH_KIND)),
+        "sqs" => (!resource.is_empty()).then_some(TargetKind::Message(SQS_SEND_KIND)),
+        "sns" => (!resource.is_empty()).then_some(TargetKind::Message(SNS_PUBLISH_KIND)),
         "states" => resource
             .starts_with("stateMachine:")
-            .then_some(TargetKind::Waiting("states-start")),
+            .then_some(TargetKind::Message("states-start")),
         _ => None,
     }
 }
@@ -390,7 +392,7 @@ mod tests {
         );
         check(
             "arn:aws:sqs:us-east-1:000000000000:q",
-            Some(TargetKind::Waiting("sqs-send")),
+            Some(TargetKind::Message("sqs-send")),
         );
         check("arn:aws:ec2:us-east-1:000000000000:instance/i", None);
         check("not-an-arn", None);
