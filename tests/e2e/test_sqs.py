@@ -11,7 +11,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT_ID, REGION, aws, error_code, error_message, unique
+from conftest import ACCOUNT_ID, REGION, aws, error_code, error_message, unique, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -288,3 +288,85 @@ def test_aws_cli(server):
     rc, out, err = aws(server, "sqs", "get-queue-url", "--queue-name", unique("nope"), "--endpoint-url", server.url)
     assert rc != 0
     assert "NonExistentQueue" in err
+
+
+def test_tags_permissions_and_dead_letter_sources(server, sqs):
+    name = unique("tagged")
+    url = sqs.create_queue(QueueName=name, tags={"team": "a", "env": "dev"})["QueueUrl"]
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"team": "a", "env": "dev"}
+    sqs.tag_queue(QueueUrl=url, Tags={"env": "prod", "cost": "7"})
+    sqs.untag_queue(QueueUrl=url, TagKeys=["team"])
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"env": "prod", "cost": "7"}
+    assert code_of(sqs.tag_queue, QueueUrl=url, Tags={f"k{i}": "v" for i in range(60)}) == "InvalidParameterValue"
+
+    sqs.add_permission(QueueUrl=url, Label="senders", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    policy = json.loads(attrs_of(sqs, url, "Policy")["Policy"])
+    [statement] = policy["Statement"]
+    assert statement["Sid"] == "senders"
+    assert statement["Principal"] == {"AWS": ["arn:aws:iam::111122223333:root"]}
+    assert statement["Action"] == ["SQS:SendMessage"]
+    assert code_of(sqs.add_permission, QueueUrl=url, Label="senders", AWSAccountIds=["1"], Actions=["*"]) == "InvalidParameterValue"
+    sqs.remove_permission(QueueUrl=url, Label="senders")
+    assert "Attributes" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    assert code_of(sqs.remove_permission, QueueUrl=url, Label="senders") == "InvalidParameterValue"
+
+    dlq_url = new_queue(sqs, "dlq")
+    dlq_arn = attrs_of(sqs, dlq_url, "QueueArn")["QueueArn"]
+    sources = [new_queue(sqs, "src", RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})) for _ in range(2)]
+    assert sorted(sqs.list_dead_letter_source_queues(QueueUrl=dlq_url)["queueUrls"]) == sorted(sources)
+    assert sqs.list_dead_letter_source_queues(QueueUrl=url)["queueUrls"] == []
+
+
+def test_message_move_tasks_redrive_dead_letters(sqs):
+    dlq_url = new_queue(sqs, "move-dlq")
+    dlq_arn = attrs_of(sqs, dlq_url, "QueueArn")["QueueArn"]
+    src_url = new_queue(sqs, "move-src", VisibilityTimeout=0, RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}))
+    src_arn = attrs_of(sqs, src_url, "QueueArn")["QueueArn"]
+
+    def dead_letters() -> int:
+        return int(attrs_of(sqs, dlq_url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"])
+
+    def fail_all_into_dlq():
+        # Received once each (visibility 0), the next receive moves them to the DLQ.
+        def moved():
+            sqs.receive_message(QueueUrl=src_url, MaxNumberOfMessages=10)
+            return dead_letters() == 5
+
+        wait_until(moved, timeout=20, message="the messages never reached the DLQ")
+
+    for i in range(5):
+        sqs.send_message(QueueUrl=src_url, MessageBody=f"m{i}")
+    fail_all_into_dlq()
+
+    # Not a dead-letter queue; no such queue.
+    assert code_of(sqs.start_message_move_task, SourceArn=src_arn) == "AWS.SimpleQueueService.UnsupportedOperation"
+    assert code_of(sqs.start_message_move_task, SourceArn=dlq_arn + "-nope") == "ResourceNotFoundException"
+
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    assert handle
+    wait_until(lambda: sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["Status"] == "COMPLETED", timeout=20)
+    [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    assert task["ApproximateNumberOfMessagesMoved"] == 5 and task["ApproximateNumberOfMessagesToMove"] == 5
+    assert "DestinationArn" not in task and "TaskHandle" not in task
+    # Back in the queue they came from, with fresh receive counts.
+    back = sqs.receive_message(QueueUrl=src_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])["Messages"]
+    assert sorted(m["Body"] for m in back) == [f"m{i}" for i in range(5)]
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in back} == {"1"}
+    assert dead_letters() == 0
+
+    # To a named destination, slowly enough to cancel half-way.
+    fail_all_into_dlq()
+    other_url = new_queue(sqs, "move-dest")
+    other_arn = attrs_of(sqs, other_url, "QueueArn")["QueueArn"]
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=other_arn, MaxNumberOfMessagesPerSecond=1)["TaskHandle"]
+    assert code_of(sqs.start_message_move_task, SourceArn=dlq_arn) == "AWS.SimpleQueueService.UnsupportedOperation"
+    time.sleep(1.5)
+    moved = sqs.cancel_message_move_task(TaskHandle=handle)["ApproximateNumberOfMessagesMoved"]
+    assert 1 <= moved < 5
+    wait_until(lambda: sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["Status"] == "CANCELLED", timeout=10)
+    assert code_of(sqs.cancel_message_move_task, TaskHandle=handle) == "ResourceNotFoundException"
+    tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    assert [t["Status"] for t in tasks] == ["CANCELLED", "COMPLETED"]
+    assert tasks[0]["DestinationArn"] == other_arn and tasks[0]["MaxNumberOfMessagesPerSecond"] == 1
+    in_other = int(attrs_of(sqs, other_url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"])
+    assert in_other + dead_letters() == 5

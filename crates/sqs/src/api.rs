@@ -12,7 +12,7 @@ use wire::ApiRequest;
 /// Longest single sleep of a long poll before it looks at the queue again.
 const POLL_SLICE_MS: i64 = 1_000;
 
-fn opt_str<'a>(body: &'a Value, key: &str) -> Result<Option<&'a str>> {
+pub(crate) fn opt_str<'a>(body: &'a Value, key: &str) -> Result<Option<&'a str>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -20,13 +20,13 @@ fn opt_str<'a>(body: &'a Value, key: &str) -> Result<Option<&'a str>> {
     }
 }
 
-fn req_str<'a>(body: &'a Value, key: &str) -> Result<&'a str> {
+pub(crate) fn req_str<'a>(body: &'a Value, key: &str) -> Result<&'a str> {
     opt_str(body, key)?.ok_or_else(|| {
         SqsError::MissingParameter(format!("The request must contain the parameter {key}."))
     })
 }
 
-fn opt_i64(body: &Value, key: &str) -> Result<Option<i64>> {
+pub(crate) fn opt_i64(body: &Value, key: &str) -> Result<Option<i64>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
@@ -37,7 +37,7 @@ fn opt_i64(body: &Value, key: &str) -> Result<Option<i64>> {
 }
 
 /// An optional number within `min..=max`, as AWS words the failure.
-fn bounded(body: &Value, key: &str, min: i64, max: i64) -> Result<Option<u64>> {
+pub(crate) fn bounded(body: &Value, key: &str, min: i64, max: i64) -> Result<Option<u64>> {
     match opt_i64(body, key)? {
         None => Ok(None),
         Some(v) if (min..=max).contains(&v) => Ok(Some(v as u64)),
@@ -47,7 +47,7 @@ fn bounded(body: &Value, key: &str, min: i64, max: i64) -> Result<Option<u64>> {
     }
 }
 
-fn str_list(body: &Value, key: &str) -> Result<Vec<String>> {
+pub(crate) fn str_list(body: &Value, key: &str) -> Result<Vec<String>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(a)) => a
@@ -61,7 +61,7 @@ fn str_list(body: &Value, key: &str) -> Result<Vec<String>> {
     }
 }
 
-fn str_map(body: &Value, key: &str) -> Result<BTreeMap<String, String>> {
+pub(crate) fn str_map(body: &Value, key: &str) -> Result<BTreeMap<String, String>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(BTreeMap::new()),
         Some(Value::Object(m)) => m
@@ -134,7 +134,7 @@ pub(crate) struct Received {
 }
 
 impl Sqs {
-    fn queue_url(&self, req: &ApiRequest, name: &str) -> String {
+    pub(crate) fn queue_url(&self, req: &ApiRequest, name: &str) -> String {
         let base = match &self.inner.cfg.public_base {
             Some(b) => b.trim_end_matches('/').to_string(),
             None => format!("http://{}", req.header("host").unwrap_or("localhost:4566")),
@@ -143,7 +143,7 @@ impl Sqs {
     }
 
     /// The (region, name) of the queue a request's `QueueUrl` names; it must exist.
-    fn queue_key(&self, region: &str, body: &Value) -> Result<(String, String)> {
+    pub(crate) fn queue_key(&self, region: &str, body: &Value) -> Result<(String, String)> {
         let url = req_str(body, "QueueUrl")?;
         let name = model::queue_name_from_url(url).ok_or(SqsError::QueueDoesNotExist)?;
         let key = (region.to_string(), name.to_string());
@@ -189,6 +189,8 @@ impl Sqs {
             ));
         }
         let attrs = model::QueueAttrs::defaults(fifo).with(&requested)?;
+        let tags = str_map(body, "tags")?;
+        model::check_tags(&tags)?;
         self.check_redrive(&attrs)?;
         let key = (region.to_string(), name.to_string());
         let _w = self.live().lock().await;
@@ -225,6 +227,7 @@ impl Sqs {
             messages: BTreeMap::new(),
             next_seq: 1,
             last_purge_ms: None,
+            tags,
             dedup: Default::default(),
             attempts: Default::default(),
         };
@@ -320,25 +323,14 @@ impl Sqs {
     async fn set_queue_attributes(&self, region: &str, body: &Value) -> Result<Value> {
         let key = self.queue_key(region, body)?;
         let requested = str_map(body, "Attributes")?;
-        let _w = self.live().lock().await;
-        let mut q = self
-            .live()
-            .read()
-            .queues
-            .get(&key)
-            .cloned()
-            .ok_or(SqsError::QueueDoesNotExist)?;
-        q.attrs = q.attrs.with(&requested)?;
-        self.check_redrive(&q.attrs)?;
         let now = self.now_ms();
-        q.modified_ms = now;
-        self.live()
-            .commit(vec![queue_put(region, &q)], vec![], now)
-            .await?;
-        if let Some(live) = self.live().write().queues.get_mut(&key) {
-            live.attrs = q.attrs;
-            live.modified_ms = now;
-        }
+        self.update_queue(&key, |q| {
+            q.attrs = q.attrs.with(&requested)?;
+            self.check_redrive(&q.attrs)?;
+            q.modified_ms = now;
+            Ok(())
+        })
+        .await?;
         Ok(json!({}))
     }
 
@@ -601,6 +593,7 @@ impl Sqs {
                     m.first_receive_ms = None;
                     m.receipt = None;
                     m.visible_at_ms = now;
+                    m.origin = Some(model::queue_arn(&key.0, &key.1));
                     let seq = next + i as u64;
                     writes.push(message_put(&dk.0, &dk.1, seq, &m));
                     moved.push((seq, m));
@@ -935,6 +928,15 @@ impl Sqs {
             "ChangeMessageVisibilityBatch" => {
                 self.change_message_visibility_batch(region, &body).await
             }
+            "TagQueue" => self.tag_queue(region, &body).await,
+            "UntagQueue" => self.untag_queue(region, &body).await,
+            "ListQueueTags" => self.list_queue_tags(region, &body),
+            "ListDeadLetterSourceQueues" => self.dead_letter_sources(req, &body),
+            "AddPermission" => self.add_permission(region, &body).await,
+            "StartMessageMoveTask" => self.start_move(&body).await,
+            "ListMessageMoveTasks" => self.list_moves(&body),
+            "CancelMessageMoveTask" => self.cancel_move(&body).await,
+            "RemovePermission" => self.remove_permission(region, &body).await,
             "" => Err(SqsError::MissingParameter(
                 "Missing X-Amz-Target header naming the operation.".into(),
             )),

@@ -43,6 +43,12 @@ pub enum SqsError {
     Serialization(String),
     #[error("{0}")]
     NotImplemented(String),
+    /// A well-formed request SQS does not allow here (an operation on the wrong kind of
+    /// queue, a second move task).
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -117,6 +123,16 @@ impl SqsError {
                 StatusCode::NOT_IMPLEMENTED,
                 "UnsupportedOperation",
                 "AWS.SimpleQueueService.UnsupportedOperation",
+            ),
+            Self::Unsupported(_) => (
+                bad,
+                "UnsupportedOperation",
+                "AWS.SimpleQueueService.UnsupportedOperation",
+            ),
+            Self::ResourceNotFound(_) => (
+                bad,
+                "ResourceNotFoundException",
+                "ResourceNotFoundException",
             ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,10 +8,12 @@
 //! and receive counts live only in memory: after a restart every message is visible
 //! again, which keeps delivery at least once.
 
+mod admin;
 mod api;
 mod consumer;
 mod error;
 pub mod model;
+mod mover;
 mod publish;
 
 pub use consumer::{Polled, QueueFacts};
@@ -60,6 +62,9 @@ struct Message {
     /// FIFO queues: the message group and the deduplication id.
     group_id: Option<String>,
     dedup_id: Option<String>,
+    /// Dead letters: the ARN of the queue the message was moved from, where a message
+    /// move task without a destination returns it.
+    origin: Option<String>,
 }
 
 impl Message {
@@ -77,6 +82,7 @@ impl Message {
             "AvailableMs": self.visible_at_ms.max(self.sent_ms),
             "GroupId": self.group_id,
             "DedupId": self.dedup_id,
+            "Origin": self.origin,
         })
     }
 
@@ -100,6 +106,7 @@ impl Message {
             receipt: None,
             group_id: v.get("GroupId").and_then(Value::as_str).map(str::to_string),
             dedup_id: v.get("DedupId").and_then(Value::as_str).map(str::to_string),
+            origin: v.get("Origin").and_then(Value::as_str).map(str::to_string),
         })
     }
 }
@@ -115,6 +122,7 @@ struct Queue {
     messages: BTreeMap<u64, Message>,
     next_seq: u64,
     last_purge_ms: Option<i64>,
+    tags: BTreeMap<String, String>,
     /// FIFO queues: deduplication keys sent in the last five minutes, with what the first
     /// send answered (message id and seq) and when the key expires.
     dedup: HashMap<String, (String, u64, i64)>,
@@ -130,6 +138,7 @@ impl Queue {
             "Attributes": self.attrs.to_map(),
             "CreatedMs": self.created_ms,
             "ModifiedMs": self.modified_ms,
+            "Tags": self.tags,
         })
     }
 
@@ -155,6 +164,8 @@ type Key = (String, String);
 #[derive(Default)]
 struct State {
     queues: BTreeMap<Key, Queue>,
+    /// Message move tasks by task handle (memory only).
+    moves: BTreeMap<String, mover::MoveTask>,
 }
 
 struct Inner {
@@ -250,6 +261,7 @@ impl Sqs {
                     messages: BTreeMap::new(),
                     next_seq: 1,
                     last_purge_ms: None,
+                    tags: string_map(&body["Tags"]),
                     dedup: HashMap::new(),
                     attempts: HashMap::new(),
                 },
@@ -365,6 +377,7 @@ impl Sqs {
                 receipt: None,
                 group_id: o.fifo.as_ref().map(|f| f.0.clone()),
                 dedup_id: o.fifo.as_ref().map(|f| f.1.clone()),
+                origin: None,
             };
             if let Some((group, dedup)) = &o.fifo {
                 let k = self

@@ -367,6 +367,26 @@ pub const QUEUE_ATTRIBUTE_NAMES: [&str; 22] = [
     "FifoThroughputLimit",
 ];
 
+/// Tags one queue holds.
+pub const TAGS_MAX: usize = 50;
+
+/// Checks tags as SQS does: at most 50, keys of 1 to 128 characters, values of at most 256.
+pub fn check_tags(tags: &BTreeMap<String, String>) -> Result<()> {
+    if tags.len() > TAGS_MAX {
+        return Err(SqsError::InvalidParameterValue(format!(
+            "Too many tags added for queue: the limit is {TAGS_MAX}."
+        )));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(SqsError::InvalidParameterValue(format!(
+                "Tag {k} is invalid: keys are 1 to 128 characters long and values at most 256."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// One message attribute value: `String`, `Number` or `Binary`, with an optional
 /// custom suffix (`Number.float`).
 #[derive(Debug, Clone, PartialEq, Eq)]
