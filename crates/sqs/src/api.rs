@@ -2,7 +2,9 @@
 
 use crate::error::{Result, SqsError};
 use crate::model::{self, ReceiveStep, Visibility};
-use crate::{message_delete, message_put, queue_put, Message, Outgoing, Queue, Sqs, QUEUE};
+use crate::{
+    message_delete, message_put, queue_put, visibility_put, Message, Outgoing, Queue, Sqs, QUEUE,
+};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -344,7 +346,7 @@ impl Sqs {
             w.extend(
                 q.messages
                     .keys()
-                    .map(|&s| message_delete(&key.0, &key.1, s)),
+                    .flat_map(|&s| message_delete(&key.0, &key.1, s)),
             );
             w
         };
@@ -370,7 +372,7 @@ impl Sqs {
             }
             q.messages
                 .keys()
-                .map(|&s| message_delete(&key.0, &key.1, s))
+                .flat_map(|&s| message_delete(&key.0, &key.1, s))
                 .collect()
         };
         self.live().commit(writes, vec![], now).await?;
@@ -582,7 +584,7 @@ impl Sqs {
             let mut writes: Vec<ResourceWrite> = expired
                 .iter()
                 .chain(dead.iter().map(|(s, _)| s))
-                .map(|&s| message_delete(&key.0, &key.1, s))
+                .flat_map(|&s| message_delete(&key.0, &key.1, s))
                 .collect();
             let mut moved = Vec::new();
             if let Some(dk) = &dlq_key {
@@ -614,20 +616,36 @@ impl Sqs {
             }
         }
         let mut out = Vec::new();
+        {
+            let st = self.live().read();
+            if let Some(q) = st.queues.get(key) {
+                for (seq, visible_at_ms) in deliver {
+                    if let Some(m) = q.messages.get(&seq) {
+                        let nonce = wire::id::uuid4();
+                        let mut m = m.clone();
+                        m.receive_count += 1;
+                        m.first_receive_ms.get_or_insert(now);
+                        m.visible_at_ms = visible_at_ms;
+                        m.receipt = Some(nonce.clone());
+                        out.push(Received { seq, msg: m, nonce });
+                    }
+                }
+            }
+        }
+        // Receipt handles stay valid across a restart for as long as their visibility lasts.
+        let writes = out
+            .iter()
+            .map(|r| visibility_put(&key.0, &key.1, r.seq, &r.msg))
+            .collect();
+        self.live().commit_unsynced(writes, now).await?;
         let mut st = self.live().write();
         if let Some(q) = st.queues.get_mut(key) {
-            for (seq, visible_at_ms) in deliver {
-                if let Some(m) = q.messages.get_mut(&seq) {
-                    let nonce = wire::id::uuid4();
-                    m.receive_count += 1;
-                    m.first_receive_ms.get_or_insert(now);
-                    m.visible_at_ms = visible_at_ms;
-                    m.receipt = Some(nonce.clone());
-                    out.push(Received {
-                        seq,
-                        msg: m.clone(),
-                        nonce,
-                    });
+            for r in &out {
+                if let Some(m) = q.messages.get_mut(&r.seq) {
+                    m.receive_count = r.msg.receive_count;
+                    m.first_receive_ms = r.msg.first_receive_ms;
+                    m.visible_at_ms = r.msg.visible_at_ms;
+                    m.receipt = r.msg.receipt.clone();
                 }
             }
         }
@@ -793,7 +811,7 @@ impl Sqs {
         };
         let writes = present
             .iter()
-            .map(|&s| message_delete(&key.0, &key.1, s))
+            .flat_map(|&s| message_delete(&key.0, &key.1, s))
             .collect();
         self.live().commit(writes, vec![], self.now_ms()).await?;
         if let Some(q) = self.live().write().queues.get_mut(key) {
@@ -853,20 +871,38 @@ impl Sqs {
         };
         let _w = self.live().lock().await;
         let now = self.now_ms();
-        let mut st = self.live().write();
-        let q = st.queues.get_mut(key).ok_or(SqsError::QueueDoesNotExist)?;
-        match q.messages.get_mut(&seq) {
-            Some(m)
-                if model::visibility(m.visible_at_ms, m.receive_count, now)
-                    == Visibility::InFlight =>
+        let changed =
             {
-                m.visible_at_ms = now + timeout_s * 1000;
-                Ok(())
-            }
-            _ => Err(SqsError::MessageNotInflight(
-                "Message does not exist or is not available for visibility timeout change.".into(),
-            )),
+                let st = self.live().read();
+                let q = st.queues.get(key).ok_or(SqsError::QueueDoesNotExist)?;
+                match q.messages.get(&seq) {
+                    Some(m)
+                        if model::visibility(m.visible_at_ms, m.receive_count, now)
+                            == Visibility::InFlight =>
+                    {
+                        let mut m = m.clone();
+                        m.visible_at_ms = now + timeout_s * 1000;
+                        m
+                    }
+                    _ => return Err(SqsError::MessageNotInflight(
+                        "Message does not exist or is not available for visibility timeout change."
+                            .into(),
+                    )),
+                }
+            };
+        self.live()
+            .commit_unsynced(vec![visibility_put(&key.0, &key.1, seq, &changed)], now)
+            .await?;
+        if let Some(m) = self
+            .live()
+            .write()
+            .queues
+            .get_mut(key)
+            .and_then(|q| q.messages.get_mut(&seq))
+        {
+            m.visible_at_ms = changed.visible_at_ms;
         }
+        Ok(())
     }
 
     async fn change_message_visibility(&self, region: &str, body: &Value) -> Result<Value> {

@@ -264,7 +264,7 @@ impl Sqs {
                 moved.receipt = None;
                 moved.visible_at_ms = now;
                 moved.origin = None;
-                writes.push(message_delete(&source.0, &source.1, seq));
+                writes.extend(message_delete(&source.0, &source.1, seq));
                 writes.push(message_put(&target.0, &target.1, new_seq, &moved));
                 slot.1.push((new_seq, moved));
                 leaving.push(seq);

@@ -53,6 +53,18 @@ impl<S> Live<S> {
         self.writer.lock().await
     }
 
+    /// Applies `writes` in one transaction without a sync, off the async threads (see
+    /// [`ResourceStore::apply_resources_unsynced`]).
+    pub async fn commit_unsynced(&self, writes: Vec<ResourceWrite>, now_ms: i64) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.apply_resources_unsynced(&writes, now_ms))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
     /// Applies `writes` and enqueues `entries` in one transaction, off the async threads
     /// and returns once they are durable. Nothing to store commits nothing.
     pub async fn commit(

@@ -79,4 +79,10 @@ pub trait ResourceStore: Send + Sync {
         entries: &[NewEntry],
         now_ms: i64,
     ) -> Result<()>;
+    /// Applies `writes` in one transaction without waiting for the disk: they survive the
+    /// process being killed (they are in the operating system's hands) but not a power
+    /// cut. For state that is cheap to lose and written often (message visibility).
+    fn apply_resources_unsynced(&self, writes: &[ResourceWrite], now_ms: i64) -> Result<()> {
+        self.apply_resources(writes, &[], now_ms)
+    }
 }

@@ -297,13 +297,33 @@ impl ResourceStore for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    fn apply_resources_unsynced(&self, writes: &[ResourceWrite], now_ms: i64) -> Result<()> {
+        // One lock throughout, so no other commit runs while syncing is off.
+        let mut conn = self.conn();
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        let applied = apply_resource_writes(&mut conn, writes, &[], now_ms);
+        // Back to a sync per commit for everything else, whatever happened.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        applied
+    }
+
     fn apply_resources(
         &self,
         writes: &[ResourceWrite],
         entries: &[NewEntry],
         now_ms: i64,
     ) -> Result<()> {
-        let mut conn = self.conn();
+        apply_resource_writes(&mut self.conn(), writes, entries, now_ms)
+    }
+}
+
+fn apply_resource_writes(
+    conn: &mut Connection,
+    writes: &[ResourceWrite],
+    entries: &[NewEntry],
+    now_ms: i64,
+) -> Result<()> {
+    {
         let tx = conn.transaction()?;
         for w in writes {
             match w {
