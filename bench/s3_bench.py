@@ -465,6 +465,7 @@ class Point:
     server_cpu_s: float = float("nan")
     client_cpu_s: float = float("nan")
     busy_fraction: float = float("nan")
+    cut_short: bool = False  # an op ran out of work before the window's planned end
 
     @property
     def ops(self) -> int:
@@ -472,7 +473,7 @@ class Point:
 
     @property
     def ops_per_s(self) -> float:
-        return self.ops / self.seconds
+        return self.ops / self.seconds if self.seconds else float("nan")
 
     @property
     def mb_per_s(self) -> float:
@@ -485,17 +486,25 @@ class Point:
         return cpu_s / self.ops * 1e6 if self.ops else float("nan")
 
 
+class Exhausted(Exception):
+    """Raised by a load point's op that has no more work (say, prepared items ran out):
+    the window ends there, for every worker, so the concurrency stays what it says."""
+
+
 def run_point(point: Point, ops: list[Callable[[int], None]], warmup: float,
               server: Server | None) -> Point:
     """Runs one closed loop: worker w calls ops[w](i) back to back for i = 0, 1, ...
 
     Requests that complete inside the measured window count; the window starts after
     `warmup`. CPU use is sampled at the window's edges by this (otherwise idle) thread.
+    An op raising `Exhausted` ends the window early; `point.seconds` is then the
+    window's real length (0 if it ended during the warm-up) and `point.cut_short` is set.
     """
     n = len(ops)
     t_start = time.perf_counter() + 0.05  # lets every thread reach the start line
     w_start = t_start + warmup
-    w_end = w_start + point.seconds
+    w_end = [w_start + point.seconds]  # moved earlier by Exhausted
+    ended = threading.Event()
     per_worker: list[list[float]] = [[] for _ in range(n)]
     errors: list[tuple[int, str]] = [(0, "")] * n
 
@@ -508,18 +517,22 @@ def run_point(point: Point, ops: list[Callable[[int], None]], warmup: float,
             time.sleep(0.001)
         while True:
             t0 = time.perf_counter()
-            if t0 >= w_end:
+            if t0 >= w_end[0]:
                 break
             try:
                 op(i)
                 ok = True
+            except Exhausted:
+                w_end[0] = min(w_end[0], time.perf_counter())
+                ended.set()
+                break
             except Exception as e:  # noqa: BLE001 - any failure is an error of this point
                 ok = False
                 if w_start <= t0:
                     errs += 1
                     first = first or f"{type(e).__name__}: {e}"[:300]
             t1 = time.perf_counter()
-            if ok and w_start <= t1 <= w_end:
+            if ok and w_start <= t1 <= w_end[0]:
                 lat.append((t1 - t0) * 1000.0)
             i += 1
         errors[w] = (errs, first)
@@ -527,16 +540,19 @@ def run_point(point: Point, ops: list[Callable[[int], None]], warmup: float,
     threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(n)]
     for t in threads:
         t.start()
-    time.sleep(max(0.0, w_start - time.perf_counter()))
+    ended.wait(max(0.0, w_start - time.perf_counter()))
     s0 = server.cpu_seconds() if server else 0.0
     c0 = self_cpu_seconds()
     b0 = machine_busy_ticks()
-    time.sleep(max(0.0, w_end - time.perf_counter()))
+    ended.wait(max(0.0, w_end[0] - time.perf_counter()))
     s1 = server.cpu_seconds() if server else 0.0
     c1 = self_cpu_seconds()
     b1 = machine_busy_ticks()
     for t in threads:
         t.join()
+    if ended.is_set():
+        point.cut_short = True
+        point.seconds = max(0.0, w_end[0] - w_start)
     point.latencies_ms = sorted(x for lat in per_worker for x in lat)
     point.errors = sum(e for e, _ in errors)
     point.first_error = next((f for _, f in errors if f), "")
@@ -745,17 +761,17 @@ class NotifyRun:
     environments: tuple[int | None, int | None] = (None, None)
 
 
-def response_stamp(client) -> list[float]:
+def response_stamp(client, event: str = "before-parse.s3.PutObject") -> list[float]:
     """A one-element list that holds the time.time() at which `client` last received a
-    PutObject response, taken before boto3 parses it. Closer to when Eddy acknowledged
-    the PUT than the moment put_object returns, which other putter threads holding
-    the interpreter lock can delay by milliseconds."""
-    holder = getattr(client, "_bench_response_stamp", None)
+    response to the operation `event` names (PutObject by default), taken before boto3
+    parses it. Closer to when Eddy acknowledged the request than the moment the call
+    returns, which other threads holding the interpreter lock can delay by milliseconds."""
+    holders = client.__dict__.setdefault("_bench_response_stamps", {})
+    holder = holders.get(event)
     if holder is None:
         holder = [float("nan")]
-        client.meta.events.register(
-            "before-parse.s3.PutObject", lambda **_: holder.__setitem__(0, time.time()))
-        client._bench_response_stamp = holder
+        client.meta.events.register(event, lambda **_: holder.__setitem__(0, time.time()))
+        holders[event] = holder
     return holder
 
 

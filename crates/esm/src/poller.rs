@@ -16,6 +16,10 @@ use tokio::sync::watch;
 const WAIT: Duration = Duration::from_secs(20);
 /// The largest invoke payload: a batch stops growing before it would pass this.
 const PAYLOAD_BYTES_MAX: usize = 6 * 1024 * 1024 - 1024;
+/// Pollers a mapping may start at once.
+const INITIAL_POLLERS: usize = 5;
+/// After those, at most one more poller this often.
+const GROW_EVERY: Duration = Duration::from_millis(200);
 /// Pause after a failure of the queue or of the invoke itself (not of the function).
 const BACKOFF: Duration = Duration::from_millis(500);
 
@@ -26,6 +30,7 @@ pub struct Run {
     mapping: Mapping,
     filters: Filters,
     max_pollers: usize,
+    last_grow: std::sync::Mutex<std::time::Instant>,
 }
 
 impl Run {
@@ -40,6 +45,7 @@ impl Run {
                 .unwrap_or(crate::model::CONCURRENCY_DEFAULT)
                 .max(1) as usize,
             mapping,
+            last_grow: std::sync::Mutex::new(std::time::Instant::now()),
         });
         run.spawn(inner);
         run
@@ -60,11 +66,22 @@ impl Run {
         });
     }
 
-    /// Starts one more poller when the queue has more than the running ones take.
+    /// Starts one more poller when the queue has more than the running ones take: up to
+    /// five at once, then one more every 200 ms at most (Lambda's scaling: five batches
+    /// at first, then up to 300 more a minute).
     fn grow(self: &Arc<Self>, inner: &Arc<Inner>) {
-        if self.pollers.load(Ordering::Acquire) < self.max_pollers && !*self.stop.borrow() {
-            self.spawn(inner.clone());
+        let n = self.pollers.load(Ordering::Acquire);
+        if n >= self.max_pollers || *self.stop.borrow() {
+            return;
         }
+        {
+            let mut last = self.last_grow.lock().unwrap_or_else(|p| p.into_inner());
+            if n >= INITIAL_POLLERS && last.elapsed() < GROW_EVERY {
+                return;
+            }
+            *last = std::time::Instant::now();
+        }
+        self.spawn(inner.clone());
     }
 
     /// Counts a poller out because the queue ran dry, unless it is the last one.
