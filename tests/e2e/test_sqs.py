@@ -5,8 +5,11 @@ acknowledged sends across kill -9."""
 
 import hashlib
 import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -382,3 +385,46 @@ def test_message_move_tasks_redrive_dead_letters(sqs):
     assert tasks[0]["DestinationArn"] == other_arn and tasks[0]["MaxNumberOfMessagesPerSecond"] == 1
     in_other = int(attrs_of(sqs, other_url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"])
     assert in_other + dead_letters() == 5
+
+
+QUERY_VENV = Path(__file__).resolve().parents[2] / ".venv-sqs-query"
+
+
+def query_protocol_python() -> Path:
+    """The interpreter of a venv with a boto3 release that speaks SQS's query protocol,
+    built on first use from tests/e2e/sqs_query/requirements.txt."""
+    python = QUERY_VENV / "bin" / "python"
+    reqs = Path(__file__).parent / "sqs_query" / "requirements.txt"
+    stamp = QUERY_VENV / "requirements.txt"
+    if not python.exists() or not stamp.exists() or stamp.read_text() != reqs.read_text():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(QUERY_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-r", str(reqs)],
+            check=True,
+        )
+        stamp.write_text(reqs.read_text())
+    return python
+
+
+def test_query_protocol_with_an_older_sdk(server):
+    python = query_protocol_python()
+    script = Path(__file__).parent / "sqs_query" / "client.py"
+    proc = subprocess.run([str(python), str(script), server.url], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["botocore"] == "1.31.0"
+    assert out["url"] == f"{server.url}/{ACCOUNT_ID}/legacy"
+    assert out["attrs"] == {"VisibilityTimeout": "45", "QueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:legacy"}
+    assert out["tags"] == {"team": "a"}
+    assert out["sent"]["MD5OfMessageBody"] == hashlib.md5(b"hello <&> world").hexdigest()
+    assert out["batch_ok"] == ["a", "b"]
+    assert out["batch_error"] == "AWS.SimpleQueueService.InvalidBatchEntryId"
+    bodies = sorted(m["Body"] for m in out["received"])
+    assert bodies == ["hello <&> world", "one", "two"]
+    first = next(m for m in out["received"] if m["Body"] == "hello <&> world")
+    assert first["color"] == {"StringValue": "blue", "DataType": "String"}
+    assert "SentTimestamp" in first["Attrs"] and "ApproximateReceiveCount" in first["Attrs"]
+    assert out["binary"] == [0, 1]
+    assert out["deleted"] == 3
+    assert out["urls"] == [out["url"]]
+    assert out["error"] == ["AWS.SimpleQueueService.NonExistentQueue", 400]

@@ -280,10 +280,7 @@ fn reply(action: &str, result: &str, request_id: &str) -> ApiResponse {
 fn params(req: &ApiRequest) -> Form {
     let mut pairs = req.query.clone();
     if !req.body.is_empty() {
-        // A form body spells spaces `+`; botocore percent-encodes them, other clients
-        // may not.
-        let body = String::from_utf8_lossy(&req.body).replace('+', "%20");
-        pairs.extend(wire::parse_query(&body));
+        pairs.extend(wire::parse_form(&req.body));
     }
     Form::new(pairs)
 }

@@ -6,53 +6,16 @@ use std::collections::BTreeMap;
 
 pub const NS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
 
-/// Text escaped for an XML element or attribute. Characters XML 1.0 cannot carry at
-/// all are dropped rather than producing a document no parser reads.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use wire::query::el;
 
-/// `<name>text</name>`, escaped.
-pub fn el(name: &str, text: &str) -> String {
-    format!("<{name}>{}</{name}>", escape(text))
-}
-
-/// The whole answer of `action` with its result elements. The result element is there
-/// even when empty: botocore looks for it in every operation that has an output shape.
+/// The whole answer of `action` with its result elements.
 pub fn reply_body(action: &str, result: &str, request_id: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\"?>\n<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result>\
-         <ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
-    )
+    wire::query::reply_body(NS, action, result, request_id)
 }
 
 /// An error answer.
 pub fn error_body(status: StatusCode, code: &str, message: &str, request_id: &str) -> String {
-    let kind = if status.is_server_error() {
-        "Receiver"
-    } else {
-        "Sender"
-    };
-    format!(
-        "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"{NS}\"><Error><Type>{kind}</Type>{}{}</Error>\
-         <RequestId>{request_id}</RequestId></ErrorResponse>",
-        el("Code", code),
-        el("Message", message)
-    )
+    wire::query::error_body(NS, status, code, message, request_id)
 }
 
 /// A string map as `<name><entry><key/><value/></entry>...</name>`.
@@ -79,7 +42,6 @@ mod tests {
 
     #[test]
     fn renders() {
-        assert_eq!(escape("a<b&\"c'\u{1}"), "a&lt;b&amp;&quot;c&apos;");
         assert_eq!(
             reply_body("CreateTopic", &el("TopicArn", "arn:x"), "r1"),
             format!(

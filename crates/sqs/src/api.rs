@@ -941,6 +941,12 @@ impl Sqs {
                 SqsError::Serialization("The request body is not valid JSON.".into())
             })?
         };
+        self.run(req, op, &body).await
+    }
+
+    /// Runs operation `op` on a json protocol body (also what the query protocol's
+    /// requests are read into).
+    pub(crate) async fn run(&self, req: &ApiRequest, op: &str, body: &Value) -> Result<Value> {
         if !body.is_object() {
             return Err(SqsError::Serialization(
                 "The request body must be a JSON object.".into(),
@@ -948,31 +954,31 @@ impl Sqs {
         }
         let region = req.region.as_str();
         match op {
-            "CreateQueue" => self.create_queue(req, &body).await,
-            "GetQueueUrl" => self.get_queue_url(req, &body),
-            "ListQueues" => self.list_queues(req, &body),
-            "GetQueueAttributes" => self.get_queue_attributes(region, &body),
-            "SetQueueAttributes" => self.set_queue_attributes(region, &body).await,
-            "DeleteQueue" => self.delete_queue(region, &body).await,
-            "PurgeQueue" => self.purge_queue(region, &body).await,
-            "SendMessage" => self.send_message(region, &body).await,
-            "SendMessageBatch" => self.send_message_batch(region, &body).await,
-            "ReceiveMessage" => self.receive_message(region, &body).await,
-            "DeleteMessage" => self.delete_message(region, &body).await,
-            "DeleteMessageBatch" => self.delete_message_batch(region, &body).await,
-            "ChangeMessageVisibility" => self.change_message_visibility(region, &body).await,
+            "CreateQueue" => self.create_queue(req, body).await,
+            "GetQueueUrl" => self.get_queue_url(req, body),
+            "ListQueues" => self.list_queues(req, body),
+            "GetQueueAttributes" => self.get_queue_attributes(region, body),
+            "SetQueueAttributes" => self.set_queue_attributes(region, body).await,
+            "DeleteQueue" => self.delete_queue(region, body).await,
+            "PurgeQueue" => self.purge_queue(region, body).await,
+            "SendMessage" => self.send_message(region, body).await,
+            "SendMessageBatch" => self.send_message_batch(region, body).await,
+            "ReceiveMessage" => self.receive_message(region, body).await,
+            "DeleteMessage" => self.delete_message(region, body).await,
+            "DeleteMessageBatch" => self.delete_message_batch(region, body).await,
+            "ChangeMessageVisibility" => self.change_message_visibility(region, body).await,
             "ChangeMessageVisibilityBatch" => {
-                self.change_message_visibility_batch(region, &body).await
+                self.change_message_visibility_batch(region, body).await
             }
-            "TagQueue" => self.tag_queue(region, &body).await,
-            "UntagQueue" => self.untag_queue(region, &body).await,
-            "ListQueueTags" => self.list_queue_tags(region, &body),
-            "ListDeadLetterSourceQueues" => self.dead_letter_sources(req, &body),
-            "AddPermission" => self.add_permission(region, &body).await,
-            "StartMessageMoveTask" => self.start_move(&body).await,
-            "ListMessageMoveTasks" => self.list_moves(&body),
-            "CancelMessageMoveTask" => self.cancel_move(&body).await,
-            "RemovePermission" => self.remove_permission(region, &body).await,
+            "TagQueue" => self.tag_queue(region, body).await,
+            "UntagQueue" => self.untag_queue(region, body).await,
+            "ListQueueTags" => self.list_queue_tags(region, body),
+            "ListDeadLetterSourceQueues" => self.dead_letter_sources(req, body),
+            "AddPermission" => self.add_permission(region, body).await,
+            "StartMessageMoveTask" => self.start_move(body).await,
+            "ListMessageMoveTasks" => self.list_moves(body),
+            "CancelMessageMoveTask" => self.cancel_move(body).await,
+            "RemovePermission" => self.remove_permission(region, body).await,
             "" => Err(SqsError::MissingParameter(
                 "Missing X-Amz-Target header naming the operation.".into(),
             )),

@@ -16,6 +16,7 @@ mod error;
 pub mod model;
 mod mover;
 mod publish;
+mod query;
 
 pub use consumer::{Polled, QueueFacts};
 pub use error::SqsError;
@@ -480,9 +481,40 @@ impl Sqs {
     }
 }
 
+impl Sqs {
+    /// A request of the query protocol: read into a json body, run, answered in XML.
+    async fn handle_query(
+        &self,
+        req: &wire::ApiRequest,
+        pairs: &[(String, String)],
+    ) -> wire::ApiResponse {
+        let action = pairs
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        let body = query::to_json(action, pairs);
+        match self.run(req, action, &body).await {
+            Ok(v) => wire::query::reply(
+                query::NS,
+                action,
+                &query::result_xml(action, &v),
+                &wire::id::uuid4(),
+            ),
+            Err(e) => {
+                let (status, _, code) = e.status_and_codes();
+                wire::query::error(query::NS, status, code, &e.to_string())
+            }
+        }
+    }
+}
+
 impl wire::Service for Sqs {
     fn handle(&self, req: wire::ApiRequest) -> BoxFuture<'_, wire::ApiResponse> {
         Box::pin(async move {
+            if let Some(pairs) = query::params(&req) {
+                return self.handle_query(&req, &pairs).await;
+            }
             match self.dispatch(&req).await {
                 Ok(v) => wire::response(
                     http::StatusCode::OK,

@@ -4,6 +4,7 @@
 use http::StatusCode;
 use std::sync::Arc;
 use wire::identity::{Credentials, Principal};
+use wire::query::escape;
 use wire::time::Clock;
 use wire::{ApiRequest, ApiResponse, BoxFuture};
 
@@ -25,36 +26,13 @@ impl Sts {
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn reply(action: &str, result: &str, request_id: &str) -> ApiResponse {
-    let body = format!(
-        "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result>\
-         <ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
-    );
-    wire::response(StatusCode::OK, "text/xml", body)
+    wire::query::reply(NS, action, result, request_id)
 }
 
 /// An STS error in the query protocol's XML shape.
 pub fn error(status: StatusCode, code: &str, message: &str) -> ApiResponse {
-    let kind = if status.is_server_error() {
-        "Receiver"
-    } else {
-        "Sender"
-    };
-    let body = format!(
-        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>{kind}</Type><Code>{}</Code>\
-         <Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-        escape(code),
-        escape(message),
-        wire::id::uuid4()
-    );
-    wire::response(status, "text/xml", body)
+    wire::query::error(NS, status, code, message)
 }
 
 fn validation(message: String) -> ApiResponse {
@@ -166,7 +144,7 @@ impl wire::Service for Sts {
         Box::pin(async move {
             let mut params = req.query.clone();
             if !req.body.is_empty() {
-                params.extend(wire::parse_query(&String::from_utf8_lossy(&req.body)));
+                params.extend(wire::parse_form(&req.body));
             }
             let action = params
                 .iter()

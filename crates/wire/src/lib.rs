@@ -5,6 +5,7 @@
 
 pub mod id;
 pub mod identity;
+pub mod query;
 pub mod time;
 
 use bytes::Bytes;
@@ -248,6 +249,13 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
             None => (percent_decode(p), String::new()),
         })
         .collect()
+}
+
+/// The pairs of an `application/x-www-form-urlencoded` body, where `+` stands for a
+/// space (unlike in a URL's query, where Eddy keeps it, as SigV4 does).
+pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(body).replace('+', " ");
+    parse_query(&text)
 }
 
 /// A reply with a body and content type.
