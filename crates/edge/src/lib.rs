@@ -58,14 +58,28 @@ fn to_hyper(r: ApiResponse) -> Response<Body> {
     if let Some(f) = r.extensions().get::<wire::FileBody>().cloned() {
         return r.map(|_| http_body_util::Either::Right(FileStream::start(f)));
     }
+    if let Some(rx) = r
+        .extensions()
+        .get::<wire::ResponseStream>()
+        .and_then(wire::ResponseStream::take)
+    {
+        return r.map(|_| {
+            http_body_util::Either::Right(FileStream {
+                rx,
+                remaining: None,
+            })
+        });
+    }
     r.map(|b| http_body_util::Either::Left(Full::new(b)))
 }
 
-/// A file sent as the response body: a blocking task reads it ahead into a small
-/// bounded channel, so a slow client holds back the reads instead of filling memory.
+/// A body sent as its pieces arrive on a small bounded channel, so a slow client holds
+/// back the producer instead of filling memory: a file (a blocking task reads it ahead)
+/// or a function's streamed response.
 pub struct FileStream {
     rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
-    remaining: u64,
+    /// Bytes still to come, when known (files); streams have no length.
+    remaining: Option<u64>,
 }
 
 impl FileStream {
@@ -90,7 +104,10 @@ impl FileStream {
                 offset += n as u64;
             }
         });
-        Self { rx, remaining }
+        Self {
+            rx,
+            remaining: Some(remaining),
+        }
     }
 }
 
@@ -104,7 +121,9 @@ impl hyper::body::Body for FileStream {
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
         match self.rx.poll_recv(cx) {
             std::task::Poll::Ready(Some(Ok(b))) => {
-                self.remaining = self.remaining.saturating_sub(b.len() as u64);
+                if let Some(r) = self.remaining.as_mut() {
+                    *r = r.saturating_sub(b.len() as u64);
+                }
                 std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(b))))
             }
             std::task::Poll::Ready(Some(Err(e))) => std::task::Poll::Ready(Some(Err(e))),
@@ -114,11 +133,14 @@ impl hyper::body::Body for FileStream {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.remaining == 0
+        self.remaining == Some(0)
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.remaining)
+        match self.remaining {
+            Some(n) => hyper::body::SizeHint::with_exact(n),
+            None => hyper::body::SizeHint::default(),
+        }
     }
 }
 

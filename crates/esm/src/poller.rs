@@ -223,7 +223,11 @@ async fn handle_batch(inner: &Inner, run: &Run, batch: Vec<sqs::Polled>) {
     }
     let records: Vec<&Value> = kept.iter().map(|p| &p.record).collect();
     let payload = serde_json::to_vec(&json!({ "Records": records })).unwrap_or_default();
-    let done: Vec<String> = match inner.lambda.invoke_for_http(&m.function_arn, payload).await {
+    let done: Vec<String> = match inner
+        .lambda
+        .invoke_for_http(&m.function_arn, payload, false)
+        .await
+    {
         Ok(r) if !r.function_error => {
             if m.reports_item_failures() {
                 let ids: HashSet<&str> = kept.iter().map(|p| p.message_id.as_str()).collect();

@@ -127,7 +127,7 @@ impl FrontDoors {
         };
         let call = self
             .lambda
-            .invoke_for_http(function_arn, event.to_string().into_bytes());
+            .invoke_for_http(function_arn, event.to_string().into_bytes(), false);
         match tokio::time::timeout(Duration::from_millis(timeout_ms), call).await {
             Err(_) => gateway::timeout(),
             Ok(Ok(r)) if r.function_error => gateway::function_error(),

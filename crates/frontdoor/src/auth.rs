@@ -175,7 +175,7 @@ impl crate::FrontDoors {
     ) -> Result<Bytes, HttpResponse> {
         let call = self
             .lambda
-            .invoke_for_http(function_arn, event.to_string().into_bytes());
+            .invoke_for_http(function_arn, event.to_string().into_bytes(), false);
         match tokio::time::timeout(Duration::from_millis(timeout_ms), call).await {
             Ok(Ok(r)) if !r.function_error => Ok(r.payload),
             Ok(Ok(_)) => Err(internal_error()),

@@ -19,6 +19,7 @@ pub const REQUEST_BYTES_MAX: usize = 6 * 1024 * 1024;
 mod apis;
 mod auth;
 mod rest;
+mod stream;
 
 /// Function URLs and API Gateway HTTP APIs.
 pub struct FrontDoors {
@@ -117,7 +118,7 @@ pub(crate) fn message(status: u16, text: &str) -> HttpResponse {
 }
 
 impl FrontDoors {
-    async fn serve(&self, req: ApiRequest) -> HttpResponse {
+    async fn serve(&self, req: ApiRequest) -> ApiResponse {
         let host = req
             .headers
             .get(http::header::HOST)
@@ -130,11 +131,15 @@ impl FrontDoors {
             }
             // REST and HTTP APIs share the host form; REST APIs keep their own index.
             Some(FrontDoor::Api { api_id, path }) if self.is_rest_api(&api_id) => {
-                self.serve_rest(req, api_id, path).await
+                to_api(self.serve_rest(req, api_id, path).await)
             }
-            Some(FrontDoor::Api { api_id, path }) => self.serve_api(req, api_id, path).await,
-            Some(FrontDoor::RestApi { api_id, path }) => self.serve_rest(req, api_id, path).await,
-            None => gateway::not_found(),
+            Some(FrontDoor::Api { api_id, path }) => {
+                to_api(self.serve_api(req, api_id, path).await)
+            }
+            Some(FrontDoor::RestApi { api_id, path }) => {
+                to_api(self.serve_rest(req, api_id, path).await)
+            }
+            None => to_api(gateway::not_found()),
         }
     }
 
@@ -144,25 +149,25 @@ impl FrontDoors {
         host: String,
         url_id: String,
         path: String,
-    ) -> HttpResponse {
+    ) -> ApiResponse {
         let Some(url) = self.lambda.function_url(&url_id) else {
-            return message(403, "Forbidden");
+            return to_api(message(403, "Forbidden"));
         };
         if url.auth_type == "AWS_IAM" && matches!(req.caller.as_ref(), Principal::Anonymous) {
-            return message(403, "Forbidden");
+            return to_api(message(403, "Forbidden"));
         }
         let http_req = http_request(&req, path);
         let cors = Cors::from_json(&url.cors);
         if let Some(pre) = cors.preflight(&http_req) {
-            return pre;
+            return to_api(pre);
         }
         if req.body.len() > REQUEST_BYTES_MAX {
-            return message(
+            return to_api(message(
                 413,
                 &format!(
                     "Request must be smaller than {REQUEST_BYTES_MAX} bytes for the InvokeFunction operation"
                 ),
-            );
+            ));
         }
         let mut ctx = EventContext::function_url(
             &url_id,
@@ -184,12 +189,34 @@ impl FrontDoors {
             );
         }
         let event = gateway::event_v2(&http_req, &ctx);
+        // A function that streams is answered as it streams only behind a
+        // RESPONSE_STREAM URL; behind a BUFFERED one its whole stream is the answer.
+        let streaming = url.invoke_mode == "RESPONSE_STREAM";
         let mut resp = match self
             .lambda
-            .invoke_for_http(&url.function_arn, event.to_string().into_bytes())
+            .invoke_for_http(&url.function_arn, event.to_string().into_bytes(), true)
             .await
         {
             Ok(r) if r.function_error => gateway::function_error(),
+            Ok(lambda::HttpInvokeResult {
+                stream: Some(stream),
+                ..
+            }) => match stream::head(&stream).await {
+                Some((mut head, body)) if streaming => {
+                    cors.apply(&http_req, &mut head);
+                    let mut r = to_api(head);
+                    r.extensions_mut().insert(body);
+                    return r;
+                }
+                Some((head, body)) => match stream::collect(body).await {
+                    Some(bytes) => HttpResponse {
+                        body: bytes,
+                        ..head
+                    },
+                    None => gateway::function_error(),
+                },
+                None => gateway::function_error(),
+            },
             Ok(r) => gateway::response_v2(&r.payload),
             Err(lambda::HttpInvokeError::Throttled) => gateway::throttled(),
             Err(lambda::HttpInvokeError::Timeout) => gateway::timeout(),
@@ -200,13 +227,13 @@ impl FrontDoors {
             }
         };
         cors.apply(&http_req, &mut resp);
-        resp
+        to_api(resp)
     }
 }
 
 impl wire::Service for FrontDoors {
     fn handle(&self, req: ApiRequest) -> BoxFuture<'_, ApiResponse> {
-        Box::pin(async move { to_api(self.serve(req).await) })
+        Box::pin(self.serve(req))
     }
 
     fn error(&self, status: StatusCode, _code: &str, message_text: &str) -> ApiResponse {

@@ -96,9 +96,11 @@ impl FrontDoors {
             ..Default::default()
         };
         let event = rest_event(gateway::event_v1(&http_req, &ctx), target);
-        let call = self
-            .lambda
-            .invoke_for_http(&target.function_arn, event.to_string().into_bytes());
+        let call = self.lambda.invoke_for_http(
+            &target.function_arn,
+            event.to_string().into_bytes(),
+            false,
+        );
         match tokio::time::timeout(Duration::from_millis(target.timeout_ms), call).await {
             Err(_) => gateway::timeout_rest(),
             Ok(Ok(r)) if r.function_error => internal_error(),

@@ -130,7 +130,7 @@ impl Lambda {
                     .invoke(&spec, input)
                     .await
                     .map_err(invoke_error)?;
-                Ok(sync_response(outcome, &version))
+                Ok(sync_response(buffered(outcome).await, &version))
             }
         }
     }
@@ -146,7 +146,12 @@ impl Lambda {
 
     /// Runs `function_arn` (a function, version or alias ARN) once with `payload` and
     /// waits for what it returned: the synchronous invoke of callers inside the server.
-    async fn invoke_arn(&self, function_arn: &str, payload: Bytes) -> Result<InvokeOutcome> {
+    async fn invoke_arn(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        keep_stream: bool,
+    ) -> Result<InvokeOutcome> {
         let t = parse_target(function_arn).ok_or_else(|| {
             LambdaError::NotFound(format!("{function_arn} is not a Lambda function ARN"))
         })?;
@@ -159,11 +164,13 @@ impl Lambda {
             client_context: None,
             tail: false,
         };
-        self.inner
+        let o = self
+            .inner
             .runtime
             .invoke(&spec, input)
             .await
-            .map_err(invoke_error)
+            .map_err(invoke_error)?;
+        Ok(if keep_stream { o } else { buffered(o).await })
     }
 
     /// Invokes `function_arn` synchronously with `payload`, for services that run functions
@@ -175,7 +182,7 @@ impl Lambda {
         payload: Vec<u8>,
     ) -> std::result::Result<(), String> {
         let o = self
-            .invoke_arn(function_arn, Bytes::from(payload))
+            .invoke_arn(function_arn, Bytes::from(payload), false)
             .await
             .map_err(|e| e.to_string())?;
         match o.function_error {
@@ -192,18 +199,42 @@ impl Lambda {
     /// response, or why there is none.
     ///
     /// [`FunctionUrl::function_arn`]: crate::FunctionUrl::function_arn
+    /// With `stream`, a function that streams its response gives the stream
+    /// ([`HttpInvokeResult::stream`]) rather than the whole response.
     pub async fn invoke_for_http(
         &self,
         function_arn: &str,
         payload: Vec<u8>,
+        stream: bool,
     ) -> std::result::Result<HttpInvokeResult, HttpInvokeError> {
         if payload.len() > SYNC_PAYLOAD_BYTES_MAX {
             return Err(HttpInvokeError::Other(format!(
                 "Request must be smaller than {SYNC_PAYLOAD_BYTES_MAX} bytes for the InvokeFunction operation"
             )));
         }
-        http_result(self.invoke_arn(function_arn, Bytes::from(payload)).await)
+        http_result(
+            self.invoke_arn(function_arn, Bytes::from(payload), stream)
+                .await,
+        )
     }
+}
+
+/// A streamed response read whole, for callers that cannot stream (Invoke, asynchronous
+/// invokes, services): up to the synchronous payload limit, a failure of the stream
+/// becoming the function's error.
+async fn buffered(mut o: InvokeOutcome) -> InvokeOutcome {
+    if let Some(s) = o.stream.take() {
+        let (payload, failed) = s.collect(runtime::RESPONSE_BYTES_MAX).await;
+        match failed {
+            None => o.payload = payload,
+            Some(t) => {
+                o.payload = runtime::error_body(&t, "The function's streamed response failed.");
+                o.function_error = Some("Unhandled".into());
+                o.error_type = Some(t);
+            }
+        }
+    }
+    o
 }
 
 /// The function an event source mapping invokes, as [`Lambda::mapping_function`] finds it.
@@ -249,6 +280,7 @@ fn http_result(r: Result<InvokeOutcome>) -> std::result::Result<HttpInvokeResult
         Ok(o) => Ok(HttpInvokeResult {
             function_error: o.function_error.is_some(),
             payload: o.payload,
+            stream: o.stream,
         }),
         Err(LambdaError::Throttled(_)) => Err(HttpInvokeError::Throttled),
         Err(LambdaError::NotFound(_)) => Err(HttpInvokeError::NotFound),
@@ -267,6 +299,9 @@ pub struct HttpInvokeResult {
     pub payload: Bytes,
     /// Whether the function failed (Lambda's `X-Amz-Function-Error`).
     pub function_error: bool,
+    /// The response as the function streams it (asked for, and the function streams):
+    /// `payload` is then empty.
+    pub stream: Option<runtime::ResponseStream>,
 }
 
 /// Why [`Lambda::invoke_for_http`] has no response to give.
@@ -401,7 +436,11 @@ impl Deliverer for LambdaDeliverer {
                 client_context: None,
                 tail: false,
             };
-            let outcome = match self.lambda.inner.runtime.invoke(&spec, input).await {
+            let invoked = match self.lambda.inner.runtime.invoke(&spec, input).await {
+                Ok(o) => Ok(buffered(o).await),
+                Err(e) => Err(e),
+            };
+            let outcome = match invoked {
                 Ok(o) if o.function_error.is_some() => Outcome::Failed {
                     error: o.payload.to_vec(),
                 },
@@ -539,6 +578,7 @@ mod tests {
             duration_ms: 1.0,
             init_duration_ms: None,
             cold: false,
+            stream: None,
         }
     }
 

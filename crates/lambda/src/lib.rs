@@ -27,6 +27,7 @@ use wire::{ApiRequest, ApiResponse, BoxFuture};
 pub use invoke::{
     async_invoke_entry, HttpInvokeError, HttpInvokeResult, LambdaDeliverer, MappingFunction,
 };
+pub use runtime::{ResponseStream, StreamPiece, RESPONSE_BYTES_MAX};
 pub use urls::FunctionUrl;
 
 /// Lambda service settings.

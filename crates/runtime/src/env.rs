@@ -39,10 +39,31 @@ pub struct Invocation {
 /// What the runtime answered for one invocation.
 pub enum Reply {
     Response(Bytes),
-    Error { error_type: String, body: Bytes },
+    Error {
+        error_type: String,
+        body: Bytes,
+    },
     TooLarge,
     Exited(ExitInfo),
+    /// The function streams its response (`Lambda-Runtime-Function-Response-Mode:
+    /// streaming`): the pieces follow on the receiver as the runtime sends them.
+    Stream {
+        content_type: Option<String>,
+        body: mpsc::Receiver<StreamItem>,
+    },
 }
+
+/// One piece of a streamed response.
+#[derive(Debug)]
+pub enum StreamItem {
+    Data(Bytes),
+    /// The end: `None` when the function finished, or the error it reported (trailers),
+    /// or why the stream broke off.
+    End(Option<String>),
+}
+
+/// The most a function may stream in one response (Lambda's limit).
+pub const STREAM_BYTES_MAX: usize = 20 * 1024 * 1024;
 
 /// How INIT ended.
 pub enum InitResult {
@@ -581,6 +602,62 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ()> {
     }
 }
 
+/// Relays a streamed response piece by piece to the invocation (which hands it on to
+/// the caller); waits while the caller is slow, so the function is held back instead of
+/// memory filling up. Errors the runtime reports in trailers end the stream.
+async fn stream_response(req: Request<Incoming>, p: Pending) -> ApiResponse {
+    let content_type = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (tx, rx) = mpsc::channel(16);
+    let _ = p.reply.send(Reply::Stream {
+        content_type,
+        body: rx,
+    });
+    let mut body = req.into_body();
+    let mut sent = 0usize;
+    let mut end = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) if f.is_data() => {
+                let Ok(d) = f.into_data() else { continue };
+                sent += d.len();
+                if sent > STREAM_BYTES_MAX {
+                    end = Some("Function.ResponseSizeTooLarge".to_string());
+                    break;
+                }
+                // The caller may be gone; the function still runs to its end.
+                let _ = tx.send(StreamItem::Data(d)).await;
+            }
+            Ok(f) => {
+                if let Ok(trailers) = f.into_trailers() {
+                    if let Some(t) = trailers
+                        .get("lambda-runtime-function-error-type")
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        end = Some(t.to_string());
+                    }
+                }
+            }
+            Err(_) => {
+                end = Some("Runtime.StreamError".to_string());
+                break;
+            }
+        }
+    }
+    let too_large = end.as_deref() == Some("Function.ResponseSizeTooLarge");
+    let _ = tx.send(StreamItem::End(end)).await;
+    if too_large {
+        return api_reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            r#"{"errorMessage":"Exceeded maximum allowed payload size.","errorType":"RequestEntityTooLarge"}"#,
+        );
+    }
+    api_reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+}
+
 fn take_pending(shared: &Shared, id: &str) -> Option<Pending> {
     let mut cur = shared.current.lock().unwrap_or_else(|p| p.into_inner());
     if cur.as_ref().is_some_and(|p| p.request_id == id) {
@@ -637,7 +714,20 @@ async fn handle_api(shared: Arc<Shared>, req: Request<Incoming>) -> ApiResponse 
                 }
             };
             let id = id.to_owned();
+            let streaming = req
+                .headers()
+                .get("lambda-runtime-function-response-mode")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
             match what {
+                "response" if streaming => {
+                    let Some(p) = take_pending(&shared, &id) else {
+                        return api_reply(
+                            StatusCode::BAD_REQUEST,
+                            r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#,
+                        );
+                    };
+                    stream_response(req, p).await
+                }
                 "response" => {
                     let body = read_body(req, RESPONSE_BYTES_MAX).await;
                     let Some(p) = take_pending(&shared, &id) else {

@@ -138,6 +138,55 @@ pub struct InvokeOutcome {
     pub init_duration_ms: Option<f64>,
     /// Whether the environment was started for this invocation.
     pub cold: bool,
+    /// A streamed response: `payload` is then empty and the pieces follow here; the
+    /// environment stays busy until the stream ends.
+    pub stream: Option<ResponseStream>,
+}
+
+/// A response the function streams, as it arrives: its content type and its pieces,
+/// which whoever answers the caller takes once.
+#[derive(Debug, Clone)]
+pub struct ResponseStream {
+    pub content_type: Option<String>,
+    body: Arc<Mutex<Option<tokio::sync::mpsc::Receiver<StreamPiece>>>>,
+}
+
+/// One piece of a streamed response.
+#[derive(Debug)]
+pub enum StreamPiece {
+    Data(Bytes),
+    /// The stream ended with this error type (the function failed after it started, ran
+    /// out of time, or sent too much); nothing follows.
+    Failed(String),
+}
+
+impl ResponseStream {
+    /// The pieces, the first time only.
+    pub fn take(&self) -> Option<tokio::sync::mpsc::Receiver<StreamPiece>> {
+        self.body.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// The whole response, for callers that cannot stream: the bytes (at most `max`),
+    /// and the error type if the stream failed or was longer than `max`.
+    pub async fn collect(&self, max: usize) -> (Bytes, Option<String>) {
+        let Some(mut rx) = self.take() else {
+            return (Bytes::new(), Some("Runtime.StreamError".into()));
+        };
+        let mut out = Vec::new();
+        while let Some(piece) = rx.recv().await {
+            match piece {
+                StreamPiece::Data(d) if out.len() + d.len() <= max => out.extend_from_slice(&d),
+                StreamPiece::Data(_) => {
+                    return (
+                        Bytes::new(),
+                        Some("Function.ResponseSizeTooLarge".to_string()),
+                    )
+                }
+                StreamPiece::Failed(e) => return (Bytes::from(out), Some(e)),
+            }
+        }
+        (Bytes::from(out), None)
+    }
 }
 
 /// Why an invocation did not run.
@@ -579,7 +628,10 @@ impl Runtime {
             },
         };
         let outcome = self.run(spec, &env, input, cold).await;
-        self.release(spec, Some(env));
+        // A streamed response keeps its environment until the stream ends.
+        if outcome.stream.is_none() {
+            self.release(spec, Some(env));
+        }
         Ok(outcome)
     }
 
@@ -759,7 +811,7 @@ impl Runtime {
 
     async fn run(
         &self,
-        spec: &EnvSpec,
+        spec: &Arc<EnvSpec>,
         env: &Arc<Env>,
         input: InvokeInput,
         cold: bool,
@@ -807,6 +859,18 @@ impl Runtime {
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let timed_out = reply.is_none() && started.elapsed() >= timeout;
         let (payload, error_type) = match reply {
+            Some(Reply::Stream { content_type, body }) => {
+                return self.relay_stream(
+                    spec,
+                    env,
+                    rid,
+                    started,
+                    timeout,
+                    cold,
+                    content_type,
+                    body,
+                )
+            }
             Some(Reply::Response(b)) => (b, None),
             Some(Reply::Error { error_type, body }) => {
                 let body = if body.is_empty() {
@@ -911,6 +975,101 @@ impl Runtime {
             duration_ms,
             init_duration_ms,
             cold,
+            stream: None,
+        }
+    }
+
+    /// Hands a streamed response on as it arrives. A task of its own relays the pieces
+    /// until the function ends the stream, fails, or runs out of time, then writes the
+    /// END and REPORT lines and gives the environment back.
+    #[allow(clippy::too_many_arguments)]
+    fn relay_stream(
+        &self,
+        spec: &Arc<EnvSpec>,
+        env: &Arc<Env>,
+        rid: String,
+        started: Instant,
+        timeout: Duration,
+        cold: bool,
+        content_type: Option<String>,
+        mut body: tokio::sync::mpsc::Receiver<env::StreamItem>,
+    ) -> InvokeOutcome {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let init_duration_ms = if cold {
+            *env.init_duration_ms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        } else {
+            None
+        };
+        let (rt, spec, env) = (self.clone(), spec.clone(), env.clone());
+        let deadline = tokio::time::Instant::from_std(started + timeout);
+        tokio::spawn(async move {
+            let emit = |line: String| {
+                rt.inner.sink.emit(
+                    &spec.region,
+                    &spec.log_group,
+                    &env.log_stream,
+                    wire::time::now_ms(),
+                    line,
+                )
+            };
+            let failed = loop {
+                match tokio::time::timeout_at(deadline, body.recv()).await {
+                    Ok(Some(env::StreamItem::Data(d))) => {
+                        // A caller that stopped reading holds the function back, but
+                        // not past its timeout.
+                        let sent = tokio::time::timeout_at(deadline, tx.send(StreamPiece::Data(d)));
+                        if sent.await.is_err() {
+                            continue;
+                        }
+                    }
+                    Ok(Some(env::StreamItem::End(e))) => break e,
+                    Ok(None) => {
+                        env.kill();
+                        break Some("Runtime.ExitError".to_string());
+                    }
+                    Err(_) => {
+                        emit(format!(
+                            "{} {rid} Task timed out after {:.2} seconds",
+                            wire::time::iso8601_ms(wire::time::now_ms()),
+                            timeout.as_secs_f64()
+                        ));
+                        env.kill();
+                        break Some("Sandbox.Timedout".to_string());
+                    }
+                }
+            };
+            if let Some(e) = &failed {
+                let _ = tx.send(StreamPiece::Failed(e.clone())).await;
+            }
+            drop(tx);
+            let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let mut report = format!(
+                "REPORT RequestId: {rid}\tDuration: {duration_ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+                duration_ms.ceil().max(1.0) as u64,
+                spec.memory_mb,
+                env.peak_memory_mb()
+            );
+            if let Some(i) = init_duration_ms {
+                report.push_str(&format!("\tInit Duration: {i:.2} ms"));
+            }
+            emit(format!("END RequestId: {rid}"));
+            emit(report);
+            rt.release(&spec, Some(env));
+        });
+        InvokeOutcome {
+            payload: Bytes::new(),
+            function_error: None,
+            error_type: None,
+            log_tail: None,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            init_duration_ms,
+            cold,
+            stream: Some(ResponseStream {
+                content_type,
+                body: Arc::new(Mutex::new(Some(rx))),
+            }),
         }
     }
 }
@@ -950,6 +1109,7 @@ fn init_failure(
         duration_ms: 0.0,
         init_duration_ms,
         cold: true,
+        stream: None,
     }
 }
 

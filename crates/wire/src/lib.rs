@@ -48,6 +48,25 @@ pub struct FileBody {
     pub len: u64,
 }
 
+/// A response body that arrives in pieces while it is sent (functions that stream their
+/// response), put in the response's extensions like [`FileBody`]. The receiver is taken
+/// once, by whoever sends the response; the sender ending closes the body.
+#[derive(Debug, Clone)]
+pub struct ResponseStream(
+    std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>>>>,
+);
+
+impl ResponseStream {
+    pub fn new(rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(Some(rx))))
+    }
+
+    /// The pieces, the first time only.
+    pub fn take(&self) -> Option<tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 /// Why reading a streamed body failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyError {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import Module from 'node:module';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import util from 'node:util';
 
@@ -272,6 +273,143 @@ function parseJsonHeader(value) {
   return JSON.parse(value);
 }
 
+function makeContext(headers, requestId, deadline) {
+  return {
+    functionName: FUNCTION_NAME,
+    functionVersion: FUNCTION_VERSION,
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: MEMORY_SIZE,
+    awsRequestId: requestId,
+    logGroupName: LOG_GROUP,
+    logStreamName: LOG_STREAM,
+    identity: undefined,
+    clientContext: undefined,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+
+// The headers that carry JSON; parsing them can throw, inside the invocation.
+function fillContext(context, headers) {
+  context.identity = parseJsonHeader(headers['lambda-runtime-cognito-identity']);
+  context.clientContext = parseJsonHeader(headers['lambda-runtime-client-context']);
+}
+
+// ------------------------------------------------------ response streaming
+
+// What `awslambda.streamifyResponse` marks a handler with, as Lambda's Node runtime does.
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const PRELUDE_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = 'response';
+    return handler;
+  },
+  HttpResponseStream: class HttpResponseStream {
+    // Status, headers and cookies first, then eight zero bytes, then the body.
+    static from(stream, prelude) {
+      stream.setContentType(PRELUDE_TYPE);
+      stream.write(JSON.stringify(prelude || {}));
+      stream.write(Buffer.alloc(8));
+      return stream;
+    }
+  },
+};
+
+// The writable stream a streaming handler writes its response to: one chunked POST to
+// the runtime API, opened on the first write so the content type can still be set.
+function responseStream(requestId) {
+  let req = null;
+  let contentType = 'application/octet-stream';
+  let resolveAnswer;
+  let rejectAnswer;
+  const answer = new Promise((resolve, reject) => {
+    resolveAnswer = resolve;
+    rejectAnswer = reject;
+  });
+  answer.catch(() => {});
+  const open = () => {
+    if (req) return req;
+    req = http.request(
+      {
+        host: API_HOST,
+        port: API_PORT,
+        method: 'POST',
+        path: `${API_PREFIX}/invocation/${requestId}/response`,
+        agent,
+        headers: {
+          'Content-Type': contentType,
+          'Lambda-Runtime-Function-Response-Mode': 'streaming',
+          'Transfer-Encoding': 'chunked',
+          Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolveAnswer(res.statusCode));
+        res.on('error', rejectAnswer);
+      },
+    );
+    req.on('error', rejectAnswer);
+    return req;
+  };
+  const stream = new Writable({
+    write(chunk, encoding, callback) {
+      open().write(chunk, encoding, callback);
+    },
+    final(callback) {
+      open().end(callback);
+    },
+  });
+  stream.setContentType = (type) => {
+    contentType = type;
+  };
+  stream.started = () => req !== null;
+  // Ends the stream with the function's error in the trailers.
+  stream.fail = (errorBody) => {
+    const r = open();
+    r.addTrailers({
+      'Lambda-Runtime-Function-Error-Type': errorBody.errorType,
+      'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(errorBody)).toString('base64'),
+    });
+    r.end();
+  };
+  stream.answer = answer;
+  return stream;
+}
+
+// Runs one invocation of a streaming handler, which answers through its stream.
+async function invokeStreaming(handler, next) {
+  const headers = next.headers;
+  const requestId = headers['lambda-runtime-aws-request-id'];
+  const deadline = Number(headers['lambda-runtime-deadline-ms']) || 0;
+  currentRequestId = requestId;
+  const traceId = headers['lambda-runtime-trace-id'];
+  if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
+  else delete process.env._X_AMZN_TRACE_ID;
+  current = { requestId, settled: false, onEmptyLoop: null };
+  const stream = responseStream(requestId);
+  try {
+    const context = makeContext(headers, requestId, deadline);
+    fillContext(context, headers);
+    const event = next.body.length ? JSON.parse(next.body.toString('utf8')) : null;
+    await handler(event, stream, context);
+    if (!stream.writableEnded) stream.end();
+    await stream.answer;
+  } catch (err) {
+    logError('Invoke Error', err);
+    const body = { ...describeError(err), requestId };
+    if (stream.started()) {
+      stream.fail(body);
+      await stream.answer.catch(() => {});
+    } else {
+      await postError(`${API_PREFIX}/invocation/${requestId}/error`, body);
+    }
+  }
+  current.settled = true;
+}
+
 // Runs one invocation; resolves with { ok, result } or { ok: false, error }.
 function invoke(handler, next) {
   const headers = next.headers;
@@ -306,19 +444,7 @@ function invoke(handler, next) {
         fn(...args);
       };
 
-    const context = {
-      functionName: FUNCTION_NAME,
-      functionVersion: FUNCTION_VERSION,
-      invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
-      memoryLimitInMB: MEMORY_SIZE,
-      awsRequestId: requestId,
-      logGroupName: LOG_GROUP,
-      logStreamName: LOG_STREAM,
-      identity: undefined,
-      clientContext: undefined,
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    };
+    const context = makeContext(headers, requestId, deadline);
     const done = once((err, result) => (err !== undefined && err !== null ? fail(err) : succeed(result)));
     context.done = done;
     context.succeed = (result) => done(null, result);
@@ -332,8 +458,7 @@ function invoke(handler, next) {
     });
 
     try {
-      context.identity = parseJsonHeader(headers['lambda-runtime-cognito-identity']);
-      context.clientContext = parseJsonHeader(headers['lambda-runtime-client-context']);
+      fillContext(context, headers);
       const event = next.body.length ? JSON.parse(next.body.toString('utf8')) : null;
       const returned = handler(event, context, callback);
       if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
@@ -459,9 +584,13 @@ async function main() {
       process.stderr.write(`unexpected status ${next.status} fetching next invocation\n`);
       process.exit(1);
     }
-    const outcome = await invoke(handler, next);
     try {
-      await report(current.requestId, outcome);
+      if (handler[STREAMING] === 'response') {
+        await invokeStreaming(handler, next);
+      } else {
+        const outcome = await invoke(handler, next);
+        await report(current.requestId, outcome);
+      }
     } catch (err) {
       process.stderr.write(`failed to report invocation result: ${err}\n`);
       process.exit(1);
