@@ -217,6 +217,7 @@ def test_sqs_subscription_gets_the_envelope(server, sns, sqs):
     assert "Subject" not in json.loads(msg["Body"])
 
     sns.unsubscribe(SubscriptionArn=sub)
+    sns.unsubscribe(SubscriptionArn=sub)  # again: no error, as on AWS
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
     assert code_of(sns.get_subscription_attributes, SubscriptionArn=sub) == "NotFound"
     sns.publish(TopicArn=topic, Message="after unsubscribe")
@@ -419,9 +420,9 @@ def test_fifo_topic_fans_out_to_fifo_queues_in_order(sns, sqs):
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
         queues.append(url)
-    # Only FIFO queues subscribe to FIFO topics, and never to standard ones.
-    _, std_arn = new_queue(sqs, "std")
-    assert code_of(sns.subscribe, TopicArn=topic, Protocol="sqs", Endpoint=std_arn) == "InvalidParameter"
+    # Queues subscribe to FIFO topics (standard ones too), FIFO queues never to standard topics.
+    std_url, std_arn = new_queue(sqs, "std")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=std_arn, Attributes={"RawMessageDelivery": "true"})
     fifo_arn = sqs.get_queue_attributes(QueueUrl=queues[0], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert code_of(sns.subscribe, TopicArn=new_topic(sns), Protocol="sqs", Endpoint=fifo_arn) == "InvalidParameter"
 
@@ -440,6 +441,7 @@ def test_fifo_topic_fans_out_to_fifo_queues_in_order(sns, sqs):
         assert [m["Body"] for m in got] == [f"entry {i}" for i in range(5)]
         assert {m["Attributes"]["MessageGroupId"] for m in got} == {"acct-1"}
         assert [m["Attributes"]["MessageDeduplicationId"] for m in got] == [f"e{i}" for i in range(5)]
+    assert sorted(m["Body"] for m in receive(sqs, std_url, count=5)) == [f"entry {i}" for i in range(5)]
 
 
 # --------------------------------------------------------------------------

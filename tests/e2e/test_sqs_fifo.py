@@ -45,18 +45,23 @@ def test_groups_keep_order_and_hold_while_in_flight(sqs):
     assert attrs["FifoQueue"] == "true" and attrs["ContentBasedDeduplication"] == "false"
     assert attrs["DeduplicationScope"] == "queue" and attrs["FifoThroughputLimit"] == "perQueue"
 
+    # As many of one group as a receive can take, before another group's.
     first = receive(sqs, url, n=2)
-    assert [m["Body"] for m in first] == ["a0", "b0"]
+    assert [m["Body"] for m in first] == ["a0", "a1"]
     a0 = first[0]
     assert a0["Attributes"]["MessageGroupId"] == "a"
     assert a0["Attributes"]["MessageDeduplicationId"] == "a0"
     assert int(first[0]["Attributes"]["SequenceNumber"]) < int(first[1]["Attributes"]["SequenceNumber"])
-    # Both groups have a message in flight: nothing more until one is deleted.
+    # Group a has messages in flight: only b's come.
+    second = receive(sqs, url)
+    assert [m["Body"] for m in second] == ["b0", "b1", "b2"]
     assert receive(sqs, url) == []
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=a0["ReceiptHandle"])
-    assert [m["Body"] for m in receive(sqs, url)] == ["a1", "a2"]
-    # A message made visible again comes back before the rest of its group.
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[1]["ReceiptHandle"], VisibilityTimeout=0)
+    for m in first:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert [m["Body"] for m in receive(sqs, url)] == ["a2"]
+    # Made visible again, b's messages come back in order, received a second time.
+    for m in second:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
     again = receive(sqs, url)
     assert [m["Body"] for m in again] == ["b0", "b1", "b2"]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
@@ -127,6 +132,7 @@ def test_fifo_errors(sqs):
     assert code == "InvalidParameterValue" and "ContentBasedDeduplication" in msg
     code, _ = code_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d", DelaySeconds=5)
     assert code == "InvalidParameterValue"
+    sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="zero", DelaySeconds=0)
     code, _ = code_of(sqs.send_message, QueueUrl=url, MessageBody="x", MessageGroupId="has space", MessageDeduplicationId="d")
     assert code == "InvalidParameterValue"
     code, _ = code_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={"FifoQueue": "false"})
@@ -138,6 +144,8 @@ def test_fifo_errors(sqs):
     assert code == "InvalidAttributeName"
     # Standard queues accept a group id (fair queues) and otherwise ignore it.
     sqs.send_message(QueueUrl=std, MessageBody="x", MessageGroupId="tenant-1")
+    code, _ = code_of(sqs.send_message, QueueUrl=std, MessageBody="x", MessageGroupId="has space")
+    assert code == "InvalidParameterValue"
 
 
 def test_a_function_consumes_a_fifo_queue_in_order(server, sqs, lambda_client, recorder, out_file):

@@ -427,9 +427,9 @@ impl Sns {
             let st = self.live().read();
             let topic = st.topics.get(topic_arn).ok_or_else(topic_not_found)?;
             let fifo_queue = protocol == Protocol::Sqs && endpoint.ends_with(".fifo");
-            if topic.fifo() && !fifo_queue {
+            if topic.fifo() && protocol != Protocol::Sqs {
                 return Err(invalid(
-                    "Invalid parameter: Endpoint Reason: FIFO SNS Topics currently only support FIFO SQS Queues as endpoints",
+                    "Invalid parameter: Endpoint Reason: FIFO SNS Topics currently only support SQS Queues as endpoints",
                 ));
             }
             if !topic.fifo() && fifo_queue {
@@ -538,13 +538,10 @@ impl Sns {
     async fn unsubscribe(&self, form: &Form) -> Result<String> {
         let arn = self.subscription_arn_param(form)?;
         let _w = self.live().lock().await;
-        let sub = self
-            .live()
-            .read()
-            .subs
-            .get(arn)
-            .cloned()
-            .ok_or_else(subscription_not_found)?;
+        // Unsubscribing twice is no error, as on AWS.
+        let Some(sub) = self.live().read().subs.get(arn).cloned() else {
+            return Ok(String::new());
+        };
         self.live()
             .commit(vec![sub.delete()], vec![], self.now_ms())
             .await?;

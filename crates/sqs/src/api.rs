@@ -378,6 +378,8 @@ impl Sqs {
         self.live().commit(writes, vec![], now).await?;
         if let Some(q) = self.live().write().queues.get_mut(&key) {
             q.messages.clear();
+            q.dedup.clear();
+            q.attempts.clear();
             q.last_purge_ms = Some(now);
         }
         Ok(json!({}))
@@ -407,10 +409,15 @@ impl Sqs {
                     return Err(not_for_this_type("MessageDeduplicationId", d));
                 }
                 // Standard queues take a group id (fair queues) and otherwise ignore it.
+                if let Some(g) = group.filter(|g| !model::valid_fifo_id(g)) {
+                    return Err(SqsError::InvalidParameterValue(format!(
+                        "Value {g} for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length."
+                    )));
+                }
                 None
             }
             Some(f) => {
-                if let Some(d) = delay_s {
+                if let Some(d) = delay_s.filter(|d| *d > 0) {
                     return Err(not_for_this_type("DelaySeconds", &d.to_string()));
                 }
                 let group = group.ok_or_else(|| {
@@ -552,19 +559,36 @@ impl Sqs {
             } else {
                 HashSet::new()
             };
-            for (&seq, m) in &q.messages {
+            // The messages a receive may look at, in the order it takes them: FIFO
+            // queues give as many of one group as they can before the next group's.
+            let order: Box<dyn Iterator<Item = (u64, &Message)>> = if fifo {
+                let mut groups: Vec<(&str, Vec<(u64, &Message)>)> = Vec::new();
+                for (&seq, m) in &q.messages {
+                    let g = m.group_id.as_deref().unwrap_or_default();
+                    if blocked.contains(g) {
+                        continue;
+                    }
+                    if m.visible_at_ms > now {
+                        blocked.insert(g);
+                        continue;
+                    }
+                    match groups.iter_mut().find(|(name, _)| *name == g) {
+                        Some((_, list)) => list.push((seq, m)),
+                        None => groups.push((g, vec![(seq, m)])),
+                    }
+                }
+                Box::new(groups.into_iter().flat_map(|(_, list)| list))
+            } else {
+                Box::new(
+                    q.messages
+                        .iter()
+                        .filter(|(_, m)| m.visible_at_ms <= now)
+                        .map(|(&seq, m)| (seq, m)),
+                )
+            };
+            for (seq, m) in order {
                 if deliver.len() >= max {
                     break;
-                }
-                let group = m.group_id.as_deref().filter(|_| fifo);
-                if group.is_some_and(|g| blocked.contains(g)) {
-                    continue;
-                }
-                if m.visible_at_ms > now {
-                    if let Some(g) = group {
-                        blocked.insert(g);
-                    }
-                    continue;
                 }
                 match model::on_receive(
                     m.receive_count,
