@@ -428,3 +428,19 @@ def test_query_protocol_with_an_older_sdk(server):
     assert out["deleted"] == 3
     assert out["urls"] == [out["url"]]
     assert out["error"] == ["AWS.SimpleQueueService.NonExistentQueue", 400]
+
+
+def test_trace_header_system_attribute(sqs):
+    url = new_queue(sqs, "trace")
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    sent = sqs.send_message(
+        QueueUrl=url, MessageBody="x",
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": trace}},
+    )
+    assert len(sent["MD5OfMessageSystemAttributes"]) == 32
+    [m] = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"]
+    assert m["Attributes"] == {"AWSTraceHeader": trace}
+    assert code_of(
+        sqs.send_message, QueueUrl=url, MessageBody="x",
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "Number", "StringValue": "1"}},
+    ) == "InvalidParameterValue"

@@ -434,11 +434,37 @@ impl Sqs {
                 Some((group.to_string(), dedup))
             }
         };
+        let trace_header = match e.get("MessageSystemAttributes") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => {
+                if let Some(other) = m.keys().find(|k| *k != "AWSTraceHeader") {
+                    return Err(SqsError::InvalidParameterValue(format!(
+                        "Message system attribute name '{other}' is invalid."
+                    )));
+                }
+                match m.get("AWSTraceHeader") {
+                    None => None,
+                    Some(v) => match (v["DataType"].as_str(), v["StringValue"].as_str()) {
+                        (Some("String"), Some(t)) if !t.is_empty() => Some(t.to_string()),
+                        _ => return Err(SqsError::InvalidParameterValue(
+                            "Message system attribute AWSTraceHeader must be a non-empty String."
+                                .into(),
+                        )),
+                    },
+                }
+            }
+            Some(_) => {
+                return Err(SqsError::Serialization(
+                    "MessageSystemAttributes must be a map.".into(),
+                ))
+            }
+        };
         Ok(Outgoing {
             body,
             attrs,
             delay_s,
             fifo,
+            trace_header,
         })
     }
 
@@ -454,6 +480,9 @@ impl Sqs {
         }
         if let Some(n) = &s.sequence {
             m.insert("SequenceNumber".into(), json!(n));
+        }
+        if let Some(md5) = &s.md5_system {
+            m.insert("MD5OfMessageSystemAttributes".into(), json!(md5));
         }
         Value::Object(m)
     }
@@ -895,11 +924,10 @@ impl Sqs {
         };
         let _w = self.live().lock().await;
         let now = self.now_ms();
-        let changed =
-            {
-                let st = self.live().read();
-                let q = st.queues.get(key).ok_or(SqsError::QueueDoesNotExist)?;
-                match q.messages.get(&seq) {
+        let changed = {
+            let st = self.live().read();
+            let q = st.queues.get(key).ok_or(SqsError::QueueDoesNotExist)?;
+            match q.messages.get(&seq) {
                     Some(m)
                         if model::visibility(m.visible_at_ms, m.receive_count, now)
                             == Visibility::InFlight =>
@@ -908,12 +936,13 @@ impl Sqs {
                         m.visible_at_ms = now + timeout_s * 1000;
                         m
                     }
-                    _ => return Err(SqsError::MessageNotInflight(
-                        "Message does not exist or is not available for visibility timeout change."
-                            .into(),
-                    )),
+                    _ => {
+                        return Err(SqsError::InvalidParameterValue(format!(
+                            "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
+                        )))
+                    }
                 }
-            };
+        };
         self.live()
             .commit_unsynced(vec![visibility_put(&key.0, &key.1, seq, &changed)], now)
             .await?;
@@ -1045,6 +1074,9 @@ fn received_json(region: &str, queue: &str, r: Received, sys: &[String], user: &
                 json!(t.to_string()),
             );
         }
+    }
+    if let Some(t) = m.trace_header.as_ref().filter(|_| want("AWSTraceHeader")) {
+        attrs.insert("AWSTraceHeader".into(), json!(t));
     }
     if let (Some(g), Some(d)) = (&m.group_id, &m.dedup_id) {
         if want("MessageGroupId") {

@@ -91,6 +91,9 @@ fn polled(region: &str, queue: &str, arn: &str, r: Received) -> Polled {
         "ApproximateFirstReceiveTimestamp".into(),
         json!(m.first_receive_ms.unwrap_or(m.sent_ms).to_string()),
     );
+    if let Some(t) = &m.trace_header {
+        attributes.insert("AWSTraceHeader".into(), json!(t));
+    }
     if let (Some(g), Some(d)) = (&m.group_id, &m.dedup_id) {
         attributes.insert("MessageGroupId".into(), json!(g));
         attributes.insert("MessageDeduplicationId".into(), json!(d));

@@ -69,6 +69,8 @@ struct Message {
     /// Dead letters: the ARN of the queue the message was moved from, where a message
     /// move task without a destination returns it.
     origin: Option<String>,
+    /// The `AWSTraceHeader` system attribute the sender gave.
+    trace_header: Option<String>,
 }
 
 impl Message {
@@ -87,6 +89,7 @@ impl Message {
             "GroupId": self.group_id,
             "DedupId": self.dedup_id,
             "Origin": self.origin,
+            "TraceHeader": self.trace_header,
         })
     }
 
@@ -111,6 +114,10 @@ impl Message {
             group_id: v.get("GroupId").and_then(Value::as_str).map(str::to_string),
             dedup_id: v.get("DedupId").and_then(Value::as_str).map(str::to_string),
             origin: v.get("Origin").and_then(Value::as_str).map(str::to_string),
+            trace_header: v
+                .get("TraceHeader")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
     }
 }
@@ -249,6 +256,8 @@ struct Outgoing {
     delay_s: Option<u64>,
     /// FIFO queues: (message group, deduplication id).
     fifo: Option<(String, String)>,
+    /// The `AWSTraceHeader` system attribute.
+    trace_header: Option<String>,
 }
 
 /// What a send answers.
@@ -258,6 +267,8 @@ struct Sent {
     md5_attrs: Option<String>,
     /// FIFO queues: the message's sequence number.
     sequence: Option<String>,
+    /// The MD5 of the system attributes, when the message has any.
+    md5_system: Option<String>,
 }
 
 impl Sqs {
@@ -405,6 +416,7 @@ impl Sqs {
                         md5_body,
                         md5_attrs,
                         sequence: Some(model::sequence_number(seq)),
+                        md5_system: model::md5_of_trace_header(o.trace_header.as_deref()),
                     });
                     continue;
                 }
@@ -424,6 +436,7 @@ impl Sqs {
                 group_id: o.fifo.as_ref().map(|f| f.0.clone()),
                 dedup_id: o.fifo.as_ref().map(|f| f.1.clone()),
                 origin: None,
+                trace_header: o.trace_header.clone(),
             };
             if let Some((group, dedup)) = &o.fifo {
                 let k = self
@@ -441,6 +454,7 @@ impl Sqs {
                 md5_body: m.md5_body.clone(),
                 md5_attrs: m.md5_attrs.clone(),
                 sequence: m.group_id.as_ref().map(|_| model::sequence_number(seq)),
+                md5_system: model::md5_of_trace_header(m.trace_header.as_deref()),
             });
             msgs.push((seq, m));
         }

@@ -272,6 +272,10 @@ impl QueueAttrs {
                         _ => return Err(invalid_value(k)),
                     }
                 }
+                // An empty value takes the attribute away (a queue without a policy).
+                other if OPAQUE.contains(&other) && v.is_empty() => {
+                    a.opaque.remove(other);
+                }
                 other if OPAQUE.contains(&other) => {
                     a.opaque.insert(other.to_string(), v.clone());
                 }
@@ -366,6 +370,16 @@ pub const QUEUE_ATTRIBUTE_NAMES: [&str; 22] = [
     "DeduplicationScope",
     "FifoThroughputLimit",
 ];
+
+/// The MD5 SQS gives of a message's system attributes (only `AWSTraceHeader` exists),
+/// computed as for message attributes.
+pub fn md5_of_trace_header(trace: Option<&str>) -> Option<String> {
+    let t = trace?;
+    let attrs: BTreeMap<String, AttrValue> = [("AWSTraceHeader".to_string(), AttrValue::string(t))]
+        .into_iter()
+        .collect();
+    md5_of_attributes(&attrs)
+}
 
 /// Tags one queue holds.
 pub const TAGS_MAX: usize = 50;
@@ -485,8 +499,8 @@ pub fn valid_attribute_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     (1..=256).contains(&name.len())
         && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
         && !name.starts_with('.')
         && !name.ends_with('.')
         && !name.contains("..")

@@ -53,6 +53,7 @@ impl Sqs {
                     } else {
                         None
                     },
+                    trace_header: None,
                 }],
             )
             .await?;

@@ -118,6 +118,8 @@ fn message_attribute_names() {
         ("trail.", false),
         ("a..b", false),
         ("sp ace", false),
+        ("attr.1øßä", true),
+        ("a/b", false),
     ] {
         assert_eq!(model::valid_attribute_name(name), ok, "{name}");
     }
@@ -246,6 +248,16 @@ fn queue_attributes() {
     assert!(fifo(&[("FifoThroughputLimit", "perMessageGroupId")]).is_err());
     assert!(fifo(&[("DeduplicationScope", "everywhere")]).is_err());
     assert!(fifo(&[("FifoQueue", "false")]).is_err());
+    let with_policy = set(&[("Policy", "{}")]).unwrap();
+    assert!(with_policy.to_map().contains_key("Policy"));
+    let cleared = with_policy
+        .with(
+            &[("Policy".to_string(), String::new())]
+                .into_iter()
+                .collect(),
+        )
+        .unwrap();
+    assert!(!cleared.to_map().contains_key("Policy"));
 }
 
 #[test]
