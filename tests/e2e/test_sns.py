@@ -658,9 +658,10 @@ def test_bad_input(server, sns, sqs):
     assert error_message(exc).startswith("Invalid parameter: FilterPolicy:")
     assert code_of(sns.subscribe, TopicArn=topic, Protocol="sqs", Endpoint="not-an-arn") == "InvalidParameter"
     with pytest.raises(ClientError) as exc:
-        sns.subscribe(TopicArn=topic, Protocol="https", Endpoint="https://example.com/")
+        sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="someone@example.com")
     assert error_code(exc) == "InvalidParameter"
-    assert "Eddy cannot deliver to https" in error_message(exc)
+    assert "Eddy cannot deliver to email" in error_message(exc)
+    assert code_of(sns.subscribe, TopicArn=topic, Protocol="https", Endpoint="http://example.com/") == "InvalidParameter"
     with pytest.raises(ClientError) as exc:
         sns.subscribe(
             TopicArn=topic,

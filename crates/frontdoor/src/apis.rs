@@ -3,7 +3,7 @@
 //! has one (`auth`), then goes to a function (payload 1.0 or 2.0) or to an HTTP backend,
 //! within the integration's timeout.
 
-use crate::{authority, host_name, http1_sender, http_request, message, FrontDoors};
+use crate::{host_name, http_request, message, FrontDoors};
 use apigw::{Integration, Resolved, RouteTarget};
 use bytes::Bytes;
 use gateway::{Cors, EventContext, HttpRequest, HttpResponse};
@@ -179,15 +179,7 @@ async fn call_backend(
 
 async fn forward(http_req: &HttpRequest, url: &str, method: &str) -> Result<HttpResponse, String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err("only http:// backends are supported".into());
-    }
-    let host = uri.host().ok_or("no host")?.to_string();
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut sender = http1_sender(stream).await?;
+    let mut sender = outbound::connect(&uri).await?;
     let method = if method == "ANY" {
         http_req.method.as_str()
     } else {
@@ -205,7 +197,7 @@ async fn forward(http_req: &HttpRequest, url: &str, method: &str) -> Result<Http
             builder = builder.header(k, v);
         }
     }
-    builder = builder.header(http::header::HOST, authority(&uri, host));
+    builder = builder.header(http::header::HOST, outbound::host_header(&uri));
     let req = builder
         .body(Full::new(http_req.body.clone()))
         .map_err(|e| e.to_string())?;

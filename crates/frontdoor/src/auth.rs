@@ -5,7 +5,7 @@
 //!
 //! Eddy extension: a JWT authorizer's issuer may be a `file://` URL, read as either a
 //! discovery document (with `jwks_uri`) or a key set, so tokens can be checked offline;
-//! `jwks_uri` may be `file://` too. Key sets are fetched over plain `http://` only.
+//! `jwks_uri` may be `file://` too. Key sets are fetched over `https://` or `http://`.
 
 use apigw::{AuthorizerKind, RouteTarget};
 use bytes::Bytes;
@@ -286,19 +286,9 @@ async fn fetch(url: &str) -> Result<Bytes, String> {
 
 async fn http_get(url: &str) -> Result<Bytes, String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(format!(
-            "{url}: Eddy fetches key sets over http:// (or file://) only"
-        ));
-    }
-    let host = uri.host().ok_or("no host")?.to_string();
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let mut sender = crate::http1_sender(stream).await?;
+    let mut sender = outbound::connect(&uri).await?;
     let req = http::Request::get(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-        .header(http::header::HOST, crate::authority(&uri, host))
+        .header(http::header::HOST, outbound::host_header(&uri))
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
     let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;

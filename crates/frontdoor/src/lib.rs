@@ -81,34 +81,6 @@ pub(crate) fn host_name(req: &ApiRequest) -> String {
         .to_string()
 }
 
-/// The `Host` header for a request to `uri`, whose host is `host`.
-pub(crate) fn authority(uri: &http::Uri, host: String) -> String {
-    match uri.port_u16() {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
-    }
-}
-
-/// An HTTP/1.1 client connection over `stream`; the connection is driven in the
-/// background until the answer is read, and ends with the sender.
-pub(crate) async fn http1_sender<B>(
-    stream: tokio::net::TcpStream,
-) -> Result<hyper::client::conn::http1::SendRequest<B>, String>
-where
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let (sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
-}
-
 pub(crate) fn message(status: u16, text: &str) -> HttpResponse {
     HttpResponse {
         status,

@@ -459,7 +459,7 @@ impl Sns {
                 ));
             }
         }
-        let pending = protocol == Protocol::Http;
+        let pending = protocol.is_web();
         let sub = Subscription {
             arn: format!("{topic_arn}:{}", wire::id::uuid4()),
             topic_arn: topic_arn.to_string(),
@@ -589,7 +589,7 @@ impl Sns {
         m.insert("ConfirmationWasAuthenticated".into(), "true".into());
         m.insert("PendingConfirmation".into(), (!s.confirmed).to_string());
         m.insert("RawMessageDelivery".into(), "false".into());
-        if s.protocol == Protocol::Http {
+        if s.protocol.is_web() {
             m.insert(
                 "EffectiveDeliveryPolicy".into(),
                 model::default_effective_delivery_policy(),

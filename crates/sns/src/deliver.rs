@@ -102,30 +102,12 @@ fn sqs_attrs(
         .collect()
 }
 
-/// POSTs `body` to a plain-http endpoint and answers its status.
+/// POSTs `body` to an http or https endpoint and answers its status.
 async fn post(url: &str, headers: &[(&str, &str)], body: String) -> Result<u16, String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err("only http:// endpoints are supported".into());
-    }
-    let host = uri.host().ok_or("the endpoint has no host")?.to_string();
-    let port = uri.port_u16().unwrap_or(80);
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .unwrap_or_else(|| host.clone());
+    let authority = outbound::host_header(&uri);
     let exchange = async {
-        let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| e.to_string())?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| e.to_string())?;
-        // The connection is driven until the answer is read; it ends with the sender.
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let mut sender = outbound::connect(&uri).await?;
         let mut builder = http::Request::builder()
             .method(http::Method::POST)
             .uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
@@ -195,7 +177,7 @@ impl SnsDeliverer {
                 },
                 QUEUE_POLICY,
             ),
-            Protocol::Http => {
+            Protocol::Http | Protocol::Https => {
                 let (kind, body) = match &notice.kind {
                     NoticeKind::Confirmation { .. } => (
                         "SubscriptionConfirmation",

@@ -189,6 +189,7 @@ pub enum Protocol {
     Sqs,
     Lambda,
     Http,
+    Https,
 }
 
 impl Protocol {
@@ -197,6 +198,7 @@ impl Protocol {
             Self::Sqs => "sqs",
             Self::Lambda => "lambda",
             Self::Http => "http",
+            Self::Https => "https",
         }
     }
 
@@ -206,9 +208,10 @@ impl Protocol {
             "sqs" => Self::Sqs,
             "lambda" => Self::Lambda,
             "http" => Self::Http,
-            "https" | "email" | "email-json" | "sms" | "application" | "firehose" => {
+            "https" => Self::Https,
+            "email" | "email-json" | "sms" | "application" | "firehose" => {
                 return Err(invalid(format!(
-                    "Invalid parameter: Eddy cannot deliver to {protocol} endpoints yet (it delivers to sqs, lambda and http)."
+                    "Invalid parameter: Eddy cannot deliver to {protocol} endpoints yet (it delivers to sqs, lambda, http and https)."
                 )))
             }
             other => {
@@ -223,16 +226,26 @@ impl Protocol {
             Self::Http => endpoint
                 .strip_prefix("http://")
                 .is_some_and(|rest| !rest.is_empty()),
+            Self::Https => endpoint
+                .strip_prefix("https://")
+                .is_some_and(|rest| !rest.is_empty()),
         };
         if !ok {
             let what = match p {
                 Self::Sqs => "Invalid parameter: SQS endpoint ARN",
                 Self::Lambda => "Invalid parameter: Lambda endpoint ARN",
-                Self::Http => "Invalid parameter: Endpoint must match the specified protocol",
+                Self::Http | Self::Https => {
+                    "Invalid parameter: Endpoint must match the specified protocol"
+                }
             };
             return Err(invalid(what));
         }
         Ok(p)
+    }
+
+    /// http and https: web endpoints, which confirm their subscriptions.
+    pub fn is_web(&self) -> bool {
+        matches!(self, Self::Http | Self::Https)
     }
 
     pub fn from_stored(s: &str) -> Option<Self> {
@@ -240,6 +253,7 @@ impl Protocol {
             "sqs" => Some(Self::Sqs),
             "lambda" => Some(Self::Lambda),
             "http" => Some(Self::Http),
+            "https" => Some(Self::Https),
             _ => None,
         }
     }
@@ -800,10 +814,12 @@ mod tests {
             Protocol::parse("http", "http://localhost:1/x"),
             Ok(Protocol::Http)
         );
-        let https = Protocol::parse("https", "https://x")
+        assert_eq!(Protocol::parse("https", "https://x"), Ok(Protocol::Https));
+        assert!(Protocol::parse("https", "http://x").is_err());
+        let sms = Protocol::parse("sms", "+15555550100")
             .unwrap_err()
             .to_string();
-        assert!(https.contains("Eddy cannot deliver to https"), "{https}");
+        assert!(sms.contains("Eddy cannot deliver to sms"), "{sms}");
         assert!(Protocol::parse("carrier-pigeon", "x").is_err());
     }
 
