@@ -5,6 +5,7 @@ dead-letter queue, AWS's errors for what FIFO queues refuse, and a function cons
 FIFO queue in order."""
 
 import json
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -65,6 +66,18 @@ def test_groups_keep_order_and_hold_while_in_flight(sqs):
     again = receive(sqs, url)
     assert [m["Body"] for m in again] == ["b0", "b1", "b2"]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_an_expired_receipt_handle_cannot_delete(sqs):
+    url = fifo_queue(sqs, "expired")
+    sqs.send_message(QueueUrl=url, MessageBody="m", MessageGroupId="g", MessageDeduplicationId="m")
+    [first] = receive(sqs, url, VisibilityTimeout=1)
+    time.sleep(1.2)
+    code, msg = code_of(sqs.delete_message, QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    assert code == "InvalidParameterValue" and "expired" in msg
+    [again] = receive(sqs, url)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
+    assert receive(sqs, url) == []
 
 
 def test_deduplication_within_five_minutes(sqs):

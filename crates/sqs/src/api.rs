@@ -877,9 +877,31 @@ impl Sqs {
 
     async fn delete_message(&self, region: &str, body: &Value) -> Result<Value> {
         let key = self.queue_key(region, body)?;
-        let (seq, _) = Self::receipt_seq(&key, req_str(body, "ReceiptHandle")?)?;
+        let seq = self.deletable(&key, req_str(body, "ReceiptHandle")?)?;
         self.delete_seqs(&key, &[seq]).await?;
         Ok(json!({}))
+    }
+
+    /// The message a delete's receipt handle names. In a FIFO queue the handle must be
+    /// the message's latest and its visibility timeout not over: after that another
+    /// consumer may hold the message, and SQS refuses the old handle.
+    fn deletable(&self, key: &(String, String), handle: &str) -> Result<u64> {
+        let (seq, nonce) = Self::receipt_seq(key, handle)?;
+        let now = self.now_ms();
+        let st = self.live().read();
+        let Some(q) = st.queues.get(key).filter(|q| q.attrs.fifo.is_some()) else {
+            return Ok(seq);
+        };
+        match q.messages.get(&seq) {
+            Some(m)
+                if m.receipt.as_deref() != Some(nonce.as_str()) || m.visible_at_ms <= now =>
+            {
+                Err(SqsError::InvalidParameterValue(format!(
+                    "Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+                )))
+            }
+            _ => Ok(seq),
+        }
     }
 
     async fn delete_message_batch(&self, region: &str, body: &Value) -> Result<Value> {
@@ -889,8 +911,8 @@ impl Sqs {
         let mut failed = Vec::new();
         let mut seqs = Vec::new();
         for (id, e) in entries {
-            match req_str(e, "ReceiptHandle").and_then(|h| Self::receipt_seq(&key, h)) {
-                Ok((seq, _)) => {
+            match req_str(e, "ReceiptHandle").and_then(|h| self.deletable(&key, h)) {
+                Ok(seq) => {
                     seqs.push(seq);
                     ok.push(json!({"Id": id}));
                 }
