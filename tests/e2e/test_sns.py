@@ -616,6 +616,20 @@ def test_eventbridge_target_publishes_to_the_topic(server, sns, sqs):
 # --------------------------------------------------------------------------
 
 
+def test_topics_belong_to_their_region(server, sns):
+    topic = new_topic(sns)
+    other = server.client("sns", region="eu-west-1")
+    for call in (
+        lambda: other.publish(TopicArn=topic, Message="m"),
+        lambda: other.get_topic_attributes(TopicArn=topic),
+        lambda: other.subscribe(TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:eu-west-1:000000000000:q"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert (error_code(exc), error_message(exc)) == ("InvalidParameter", "Invalid parameter: TopicArn")
+    assert topic not in [t["TopicArn"] for t in other.list_topics()["Topics"]]
+
+
 def test_bad_input(server, sns, sqs):
     for name in ["", "has space", "x" * 257, "dots.not.allowed"]:
         with pytest.raises(ClientError) as exc:

@@ -134,6 +134,12 @@ impl Sns {
         form: &Form,
     ) -> Result<String> {
         let region = req.region.as_str();
+        // A topic belongs to its Region: a call signed for another names no topic there.
+        if let Some((topic_region, _)) = form.get("TopicArn").and_then(model::parse_topic_arn) {
+            if topic_region != region {
+                return Err(invalid("Invalid parameter: TopicArn"));
+            }
+        }
         match action {
             "CreateTopic" => self.create_topic(region, form).await,
             "DeleteTopic" => self.delete_topic(form).await,
