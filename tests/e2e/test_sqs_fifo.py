@@ -155,6 +155,16 @@ def test_fifo_errors(sqs):
     assert code == "InvalidParameterValue"
     code, _ = code_of(sqs.create_queue, QueueName=unique("plain"), Attributes={"ContentBasedDeduplication": "true"})
     assert code == "InvalidAttributeName"
+    code, msg = code_of(sqs.create_queue, QueueName=unique("plain"), Attributes={"FifoQueue": "false"})
+    assert (code, msg) == ("InvalidAttributeName", "Unknown Attribute FifoQueue.")
+    code, _ = code_of(sqs.set_queue_attributes, QueueUrl=std, Attributes={"FifoQueue": "true"})
+    assert code == "InvalidAttributeName"
+    # A FIFO batch entry without its deduplication id fails the whole call.
+    code, msg = code_of(sqs.send_message_batch, QueueUrl=url, Entries=[
+        {"Id": "a", "MessageBody": "x", "MessageGroupId": "g", "MessageDeduplicationId": "d1"},
+        {"Id": "b", "MessageBody": "x", "MessageGroupId": "g"},
+    ])
+    assert code == "InvalidParameterValue" and "ContentBasedDeduplication" in msg
     # Standard queues accept a group id (fair queues) and otherwise ignore it.
     sqs.send_message(QueueUrl=std, MessageBody="x", MessageGroupId="tenant-1")
     code, _ = code_of(sqs.send_message, QueueUrl=std, MessageBody="x", MessageGroupId="has space")

@@ -119,6 +119,16 @@ fn batch_entries<'a>(body: &'a Value, entry_shape: &str) -> Result<Vec<(&'a str,
     Ok(out)
 }
 
+/// Whether a batch entry's error fails the whole SendMessageBatch: a FIFO entry without
+/// its message group or deduplication id.
+fn fails_whole_batch(e: &SqsError) -> bool {
+    match e {
+        SqsError::MissingParameter(m) => m.contains("MessageGroupId"),
+        SqsError::InvalidParameterValue(m) => m.contains("ContentBasedDeduplication"),
+        _ => false,
+    }
+}
+
 fn failed_entry(id: &str, e: &SqsError) -> Value {
     let (status, _, code) = e.status_and_codes();
     json!({"Id": id, "SenderFault": !status.is_server_error(), "Code": code, "Message": e.to_string()})
@@ -523,6 +533,9 @@ impl Sqs {
                     ok_ids.push(id);
                     outs.push(o);
                 }
+                // A FIFO entry without its group or deduplication id fails the whole call,
+                // as on AWS; other entry errors fail only the entry.
+                Err(err) if fails_whole_batch(&err) => return Err(err),
                 Err(err) => failed.push(failed_entry(id, &err)),
             }
         }

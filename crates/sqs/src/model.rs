@@ -239,7 +239,13 @@ impl QueueAttrs {
             _ => Err(invalid_value(k)),
         };
         if let Some(v) = attrs.get("FifoQueue") {
-            if boolean("FifoQueue", v)? != a.fifo.is_some() {
+            // Standard queues know no FifoQueue attribute at all, whatever its value.
+            if a.fifo.is_none() {
+                return Err(SqsError::InvalidAttributeName(
+                    "Unknown Attribute FifoQueue.".into(),
+                ));
+            }
+            if !boolean("FifoQueue", v)? {
                 return Err(invalid_value("FifoQueue"));
             }
         }
@@ -258,9 +264,15 @@ impl QueueAttrs {
                 "FifoQueue" => {}
                 "ContentBasedDeduplication" | "DeduplicationScope" | "FifoThroughputLimit" => {
                     let Some(f) = a.fifo.as_mut() else {
-                        return Err(SqsError::InvalidAttributeName(format!(
-                            "Unknown Attribute {k}."
-                        )));
+                        return Err(SqsError::InvalidAttributeName(
+                            if k == "ContentBasedDeduplication" {
+                                format!("Unknown Attribute {k}.")
+                            } else {
+                                format!(
+                                    "You can specify the {k} only when FifoQueue is set to true."
+                                )
+                            },
+                        ));
                     };
                     match (k.as_str(), v.as_str()) {
                         ("ContentBasedDeduplication", v) => f.content_based_dedup = boolean(k, v)?,

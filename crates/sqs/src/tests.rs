@@ -218,14 +218,19 @@ fn queue_attributes() {
         set(&[("Bogus", "1")]),
         Err(SqsError::InvalidAttributeName(_))
     ));
-    assert!(matches!(
-        set(&[("FifoQueue", "true")]),
-        Err(SqsError::InvalidAttributeValue(_))
-    ));
-    assert!(matches!(
-        set(&[("ContentBasedDeduplication", "true")]),
-        Err(SqsError::InvalidAttributeName(_))
-    ));
+    // Standard queues know no FIFO attributes, whatever their value.
+    for (k, v) in [
+        ("FifoQueue", "true"),
+        ("FifoQueue", "false"),
+        ("ContentBasedDeduplication", "true"),
+        ("DeduplicationScope", "queue"),
+        ("FifoThroughputLimit", "perQueue"),
+    ] {
+        assert!(
+            matches!(set(&[(k, v)]), Err(SqsError::InvalidAttributeName(_))),
+            "{k}={v}"
+        );
+    }
     let fifo = |pairs: &[(&str, &str)]| {
         let m: BTreeMap<String, String> = pairs
             .iter()
