@@ -653,11 +653,12 @@ fn query_escape(s: &str) -> String {
 }
 
 impl Urls {
+    /// The ARN goes in as it is, as SNS writes it (an ARN holds no character a query
+    /// needs escaped).
     pub fn unsubscribe(&self, subscription_arn: &str) -> String {
         format!(
-            "{}/?Action=Unsubscribe&SubscriptionArn={}",
-            self.base,
-            query_escape(subscription_arn)
+            "{}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
+            self.base
         )
     }
 
@@ -977,7 +978,7 @@ mod tests {
         );
         assert_eq!(
             e["UnsubscribeURL"],
-            "http://127.0.0.1:1/?Action=Unsubscribe&SubscriptionArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At%3As1"
+            "http://127.0.0.1:1/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:000000000000:t:s1"
         );
         let l = lambda_event(&n, sub, &urls);
         assert_eq!(l["Records"][0]["Sns"]["Subject"], Value::Null);
