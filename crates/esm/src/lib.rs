@@ -243,17 +243,24 @@ impl Mappings {
                 )));
             }
         }
-        self.inner.live.commit(vec![put(&m)], vec![], now).await?;
+        self.save(&m, now).await?;
+        Ok(wire::json_response(
+            StatusCode::ACCEPTED,
+            &m.to_json(Shown::Creating),
+        ))
+    }
+
+    /// Stores a created or changed mapping, then runs its pollers on it. The caller holds
+    /// the writer lock.
+    async fn save(&self, m: &Mapping, now: i64) -> Result<()> {
+        self.inner.live.commit(vec![put(m)], vec![], now).await?;
         self.inner
             .live
             .write()
             .mappings
             .insert(m.uuid.clone(), m.clone());
         self.restart(&m.uuid, Some(m.clone()));
-        Ok(wire::json_response(
-            StatusCode::ACCEPTED,
-            &m.to_json(Shown::Creating),
-        ))
+        Ok(())
     }
 
     fn find(&self, region: &str, uuid: &str) -> Result<Mapping> {
@@ -281,13 +288,7 @@ impl Mappings {
         m.function_arn = self.check_targets(&m, &function_name)?;
         let now = self.now_ms();
         m.last_modified_ms = now;
-        self.inner.live.commit(vec![put(&m)], vec![], now).await?;
-        self.inner
-            .live
-            .write()
-            .mappings
-            .insert(m.uuid.clone(), m.clone());
-        self.restart(&m.uuid, Some(m.clone()));
+        self.save(&m, now).await?;
         let shown = match (old.enabled, m.enabled) {
             (false, true) => Shown::Enabling,
             (true, false) => Shown::Disabling,

@@ -20,6 +20,8 @@ use std::time::Duration;
 use wire::time::Clock;
 
 /// Lambda authorizer answers kept for their TTL, across all APIs.
+/// The largest authorizer answer (with its cache key) the result cache keeps.
+const CACHED_ANSWER_BYTES_MAX: usize = 64 * 1024;
 const RESULTS_CACHED_MAX: usize = 10_000;
 /// Issuers whose key sets are kept.
 const KEY_SETS_CACHED_MAX: usize = 64;
@@ -123,7 +125,10 @@ impl crate::FrontDoors {
                         let p = self
                             .invoke_authorizer(target, function_arn, event, *timeout_ms)
                             .await?;
-                        if let Some(k) = key {
+                        // Answers and keys come from outside: only modest ones are kept.
+                        if let Some(k) =
+                            key.filter(|k| p.len() + k.len() <= CACHED_ANSWER_BYTES_MAX)
+                        {
                             let expires_ms = now_ms + *result_ttl_s as i64 * 1000;
                             let mut results =
                                 self.auth.results.lock().unwrap_or_else(|e| e.into_inner());

@@ -14,7 +14,7 @@ use wire::{ApiRequest, ApiResponse, BoxFuture, FrontDoor};
 
 /// The largest request a function URL passes to its function (Lambda's synchronous
 /// payload limit; the event's encoding is counted by the invoke itself).
-pub const REQUEST_BYTES_MAX: usize = 6 * 1024 * 1024;
+pub const REQUEST_BYTES_MAX: usize = lambda::model::SYNC_PAYLOAD_BYTES_MAX;
 
 mod apis;
 mod auth;

@@ -734,15 +734,7 @@ impl Runtime {
         let init_timeout = Duration::from_millis(cfg.init_timeout_ms);
         let result = tokio::time::timeout(init_timeout, init_rx).await;
         let init_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let emit = |line: String| {
-            self.inner.sink.emit(
-                &spec.region,
-                &spec.log_group,
-                &log_stream,
-                wire::time::now_ms(),
-                line,
-            )
-        };
+        let emit = |line: String| self.emit(spec, &env, line);
         let failure = match result {
             Ok(Ok(InitResult::Ready)) => {
                 *env.init_duration_ms
@@ -820,15 +812,7 @@ impl Runtime {
         let now_ms = wire::time::now_ms();
         let deadline_ms = now_ms + spec.timeout_ms as i64;
         let rid = input.request_id.clone();
-        let emit = |line: String| {
-            self.inner.sink.emit(
-                &spec.region,
-                &spec.log_group,
-                &env.log_stream,
-                wire::time::now_ms(),
-                line,
-            )
-        };
+        let emit = |line: String| self.emit(spec, env, line);
         let start_line = format!("START RequestId: {rid} Version: {}", spec.version);
         let inv = Invocation {
             request_id: rid.clone(),
@@ -909,11 +893,7 @@ impl Runtime {
                     "RequestId: {rid} Error: Task timed out after {:.2} seconds",
                     timeout.as_secs_f64()
                 );
-                let line = format!(
-                    "{} {rid} Task timed out after {:.2} seconds",
-                    wire::time::iso8601_ms(wire::time::now_ms()),
-                    timeout.as_secs_f64()
-                );
+                let line = timed_out_line(&rid, timeout);
                 env.add_to_tail(&line);
                 emit(line);
                 env.kill();
@@ -938,23 +918,9 @@ impl Runtime {
         ) {
             env.kill();
         }
-        let init_duration_ms = if cold {
-            *env.init_duration_ms
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-        } else {
-            None
-        };
+        let init_duration_ms = init_duration(env, cold);
         let end_line = format!("END RequestId: {rid}");
-        let billed = duration_ms.ceil().max(1.0) as u64;
-        let mut report = format!(
-            "REPORT RequestId: {rid}\tDuration: {duration_ms:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
-            spec.memory_mb,
-            env.peak_memory_mb()
-        );
-        if let Some(i) = init_duration_ms {
-            report.push_str(&format!("\tInit Duration: {i:.2} ms"));
-        }
+        let report = report_line(&rid, duration_ms, spec, env, init_duration_ms);
         let log_tail = if input.tail {
             let mut t = env.take_tail().await.unwrap_or_default();
             t.push_str(&end_line);
@@ -995,25 +961,11 @@ impl Runtime {
         mut body: tokio::sync::mpsc::Receiver<env::StreamItem>,
     ) -> InvokeOutcome {
         let (tx, rx) = tokio::sync::mpsc::channel(16);
-        let init_duration_ms = if cold {
-            *env.init_duration_ms
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-        } else {
-            None
-        };
+        let init_duration_ms = init_duration(env, cold);
         let (rt, spec, env) = (self.clone(), spec.clone(), env.clone());
         let deadline = tokio::time::Instant::from_std(started + timeout);
         tokio::spawn(async move {
-            let emit = |line: String| {
-                rt.inner.sink.emit(
-                    &spec.region,
-                    &spec.log_group,
-                    &env.log_stream,
-                    wire::time::now_ms(),
-                    line,
-                )
-            };
+            let emit = |line: String| rt.emit(&spec, &env, line);
             let failed = loop {
                 match tokio::time::timeout_at(deadline, body.recv()).await {
                     Ok(Some(env::StreamItem::Data(d))) => {
@@ -1030,11 +982,7 @@ impl Runtime {
                         break Some("Runtime.ExitError".to_string());
                     }
                     Err(_) => {
-                        emit(format!(
-                            "{} {rid} Task timed out after {:.2} seconds",
-                            wire::time::iso8601_ms(wire::time::now_ms()),
-                            timeout.as_secs_f64()
-                        ));
+                        emit(timed_out_line(&rid, timeout));
                         env.kill();
                         break Some("Sandbox.Timedout".to_string());
                     }
@@ -1045,17 +993,14 @@ impl Runtime {
             }
             drop(tx);
             let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let mut report = format!(
-                "REPORT RequestId: {rid}\tDuration: {duration_ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
-                duration_ms.ceil().max(1.0) as u64,
-                spec.memory_mb,
-                env.peak_memory_mb()
-            );
-            if let Some(i) = init_duration_ms {
-                report.push_str(&format!("\tInit Duration: {i:.2} ms"));
-            }
             emit(format!("END RequestId: {rid}"));
-            emit(report);
+            emit(report_line(
+                &rid,
+                duration_ms,
+                &spec,
+                &env,
+                init_duration_ms,
+            ));
             rt.release(&spec, Some(env));
         });
         InvokeOutcome {
@@ -1072,6 +1017,58 @@ impl Runtime {
             }),
         }
     }
+}
+
+impl Runtime {
+    /// Writes one of the platform's own lines to the environment's log stream.
+    fn emit(&self, spec: &EnvSpec, env: &Env, line: String) {
+        self.inner.sink.emit(
+            &spec.region,
+            &spec.log_group,
+            &env.log_stream,
+            wire::time::now_ms(),
+            line,
+        )
+    }
+}
+
+/// The Init Duration a REPORT line carries: only on an environment's first invocation.
+fn init_duration(env: &Env, cold: bool) -> Option<f64> {
+    if !cold {
+        return None;
+    }
+    *env.init_duration_ms
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// Lambda's REPORT line.
+fn report_line(
+    rid: &str,
+    duration_ms: f64,
+    spec: &EnvSpec,
+    env: &Env,
+    init_duration_ms: Option<f64>,
+) -> String {
+    let billed = duration_ms.ceil().max(1.0) as u64;
+    let mut report = format!(
+        "REPORT RequestId: {rid}\tDuration: {duration_ms:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+        spec.memory_mb,
+        env.peak_memory_mb()
+    );
+    if let Some(i) = init_duration_ms {
+        report.push_str(&format!("\tInit Duration: {i:.2} ms"));
+    }
+    report
+}
+
+/// The line Lambda logs when an invocation runs out of time.
+fn timed_out_line(rid: &str, timeout: Duration) -> String {
+    format!(
+        "{} {rid} Task timed out after {:.2} seconds",
+        wire::time::iso8601_ms(wire::time::now_ms()),
+        timeout.as_secs_f64()
+    )
 }
 
 fn last_used(e: &Env) -> Instant {

@@ -388,19 +388,13 @@ impl S3 {
                     "RequestId": req.request_id,
                     "HostId": req.request_id,
                 });
-                let mut queued = false;
+                let test = test.to_string().into_bytes();
                 for t in n.queue.iter().chain(&n.topic) {
-                    if let Some(e) = delivery::events::message_entry(
-                        &t.arn,
-                        test.to_string().into_bytes(),
-                        serde_json::json!({}),
-                    ) {
+                    if let Some(e) =
+                        delivery::events::message_entry(&t.arn, test.clone(), serde_json::json!({}))
+                    {
                         self.inner.delivery.enqueue(e).await?;
-                        queued = true;
                     }
-                }
-                if queued {
-                    self.inner.delivery.wake();
                 }
                 Ok(wire::empty_response(StatusCode::OK))
             }

@@ -22,7 +22,7 @@ use error::Result;
 use model::{Plain, Sealed, Secret};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-use store::{Live, Resource, ResourceStore, ResourceWrite};
+use store::{Live, ResourceStore, ResourceWrite};
 use wire::time::Clock;
 use wire::{ApiRequest, ApiResponse, BoxFuture};
 
@@ -109,40 +109,30 @@ fn aad(region: &str, arn: &str, version_id: &str) -> String {
 }
 
 fn secret_write(region: &str, s: &Secret) -> ResourceWrite {
-    ResourceWrite::Put(Resource {
-        kind: SECRET.into(),
-        scope: region.into(),
-        name: s.name.clone(),
-        body: serde_json::to_string(s).unwrap_or_default(),
-        due_ms: None,
-    })
+    ResourceWrite::put(
+        SECRET,
+        region,
+        s.name.as_str(),
+        serde_json::to_string(s).unwrap_or_default(),
+    )
 }
 
 fn value_write(arn: &str, version_id: &str, v: &Sealed) -> ResourceWrite {
-    ResourceWrite::Put(Resource {
-        kind: VALUE.into(),
-        scope: arn.into(),
-        name: version_id.into(),
-        body: serde_json::to_string(v).unwrap_or_default(),
-        due_ms: None,
-    })
+    ResourceWrite::put(
+        VALUE,
+        arn,
+        version_id,
+        serde_json::to_string(v).unwrap_or_default(),
+    )
 }
 
 fn value_delete(arn: &str, version_id: &str) -> ResourceWrite {
-    ResourceWrite::Delete {
-        kind: VALUE.into(),
-        scope: arn.into(),
-        name: version_id.into(),
-    }
+    ResourceWrite::delete(VALUE, arn, version_id)
 }
 
 /// The writes that remove a secret and all its values.
 fn delete_writes(region: &str, s: &Secret) -> Vec<ResourceWrite> {
-    let mut w = vec![ResourceWrite::Delete {
-        kind: SECRET.into(),
-        scope: region.into(),
-        name: s.name.clone(),
-    }];
+    let mut w = vec![ResourceWrite::delete(SECRET, region, s.name.as_str())];
     w.extend(
         s.versions
             .iter()

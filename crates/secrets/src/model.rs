@@ -322,9 +322,10 @@ pub fn merge_tags(existing: &mut Vec<Tag>, tags: Vec<Tag>) -> Result<()> {
             Some(e) => e.value = t.value,
             None => existing.push(t),
         }
-    }
-    if existing.len() > TAGS_MAX {
-        return Err(SecretsError::LimitExceeded(QUOTA_EXCEEDED.into()));
+        // The count only grows: stop at once, however many tags the request carries.
+        if existing.len() > TAGS_MAX {
+            return Err(SecretsError::LimitExceeded(QUOTA_EXCEEDED.into()));
+        }
     }
     Ok(())
 }

@@ -279,7 +279,7 @@ impl Sns {
         st.topics.remove(arn);
         let prefix = format!("{arn}:");
         st.subs.retain(|k, _| !k.starts_with(&prefix));
-        st.dedup.retain(|(t, _), _| t != arn);
+        st.dedup.retain(|(t, _)| t != arn);
         st.sequences.remove(arn);
         Ok(String::new())
     }
@@ -852,7 +852,7 @@ impl Sns {
             for o in outs {
                 if let Some(d) = &o.dedup_id {
                     let key = (topic_arn.to_string(), d.clone());
-                    if let Some(r) = st.dedup.get(&key).filter(|r| r.expires_ms > now) {
+                    if let Some(r) = st.dedup.get(&key, now) {
                         answers.push(Published {
                             message_id: r.message_id.clone(),
                             sequence: Some(r.sequence.clone()),
@@ -908,7 +908,6 @@ impl Sns {
                         Remembered {
                             message_id: message_id.clone(),
                             sequence: seq.clone(),
-                            expires_ms: now + model::DEDUP_WINDOW_MS,
                         },
                     ));
                 }
@@ -933,8 +932,10 @@ impl Sns {
         self.live().commit(vec![], entries, now).await?;
         {
             let mut st = self.live().write();
-            st.dedup.retain(|_, r| r.expires_ms > now);
-            st.dedup.extend(remember);
+            st.dedup.forget_expired(now);
+            for (key, r) in remember {
+                st.dedup.insert(key, r, now + model::DEDUP_WINDOW_MS);
+            }
             if last_seq > 0 {
                 st.sequences.insert(topic_arn.to_string(), last_seq);
             }

@@ -143,7 +143,6 @@ impl Subscription {
 struct Remembered {
     message_id: String,
     sequence: String,
-    expires_ms: i64,
 }
 
 #[derive(Default)]
@@ -153,7 +152,7 @@ struct State {
     /// By subscription ARN (`<topic arn>:<id>`), so a topic's subscriptions are a range.
     subs: BTreeMap<String, Subscription>,
     /// (topic ARN, deduplication id) -> the message that used it.
-    dedup: HashMap<(String, String), Remembered>,
+    dedup: wire::recent::Recent<(String, String), Remembered>,
     /// The last sequence number per FIFO topic.
     sequences: HashMap<String, u128>,
 }

@@ -120,27 +120,24 @@ impl Sqs {
         }
         let arn = model::queue_arn(&key.0, &key.1);
         self.update_queue(&key, |q| {
-            let mut policy = policy_of(q, &arn);
-            let statements = policy["Statement"]
-                .as_array_mut()
-                .ok_or_else(|| SqsError::Internal("the queue's policy has no statements".into()))?;
-            if statements.iter().any(|s| s["Sid"] == label.as_str()) {
-                return Err(SqsError::InvalidParameterValue(format!(
-                    "Value {label} for parameter Label is invalid. Reason: Already exists."
-                )));
-            }
-            statements.push(json!({
-                "Sid": label,
-                "Effect": "Allow",
-                "Principal": {"AWS": accounts
-                    .iter()
-                    .map(|a| format!("arn:aws:iam::{a}:root"))
-                    .collect::<Vec<_>>()},
-                "Action": actions.iter().map(|a| format!("SQS:{a}")).collect::<Vec<_>>(),
-                "Resource": arn,
-            }));
-            q.attrs.opaque.insert("Policy".into(), policy.to_string());
-            Ok(())
+            edit_statements(q, &arn, |statements| {
+                if statements.iter().any(|s| s["Sid"] == label.as_str()) {
+                    return Err(SqsError::InvalidParameterValue(format!(
+                        "Value {label} for parameter Label is invalid. Reason: Already exists."
+                    )));
+                }
+                statements.push(json!({
+                    "Sid": label,
+                    "Effect": "Allow",
+                    "Principal": {"AWS": accounts
+                        .iter()
+                        .map(|a| format!("arn:aws:iam::{a}:root"))
+                        .collect::<Vec<_>>()},
+                    "Action": actions.iter().map(|a| format!("SQS:{a}")).collect::<Vec<_>>(),
+                    "Resource": arn,
+                }));
+                Ok(())
+            })
         })
         .await?;
         Ok(json!({}))
@@ -151,10 +148,7 @@ impl Sqs {
         let label = req_str(body, "Label")?.to_string();
         let arn = model::queue_arn(&key.0, &key.1);
         self.update_queue(&key, |q| {
-            let mut policy = policy_of(q, &arn);
-            let statements = policy["Statement"]
-                .as_array_mut()
-                .ok_or_else(|| SqsError::Internal("the queue's policy has no statements".into()))?;
+            edit_statements(q, &arn, |statements| {
             let before = statements.len();
             statements.retain(|s| s["Sid"] != label.as_str());
             if statements.len() == before {
@@ -162,21 +156,23 @@ impl Sqs {
                     "Value {label} for parameter Label is invalid. Reason: can't find label on existing policy."
                 )));
             }
-            if statements.is_empty() {
-                q.attrs.opaque.remove("Policy");
-            } else {
-                q.attrs.opaque.insert("Policy".into(), policy.to_string());
-            }
             Ok(())
+            })
         })
         .await?;
         Ok(json!({}))
     }
 }
 
-/// The queue's policy document, or an empty one in SQS's default shape.
-fn policy_of(q: &Queue, arn: &str) -> Value {
-    q.attrs
+/// Changes the statements of the queue's policy (SQS's default document when it has
+/// none); a policy left without statements is removed.
+fn edit_statements(
+    q: &mut Queue,
+    arn: &str,
+    change: impl FnOnce(&mut Vec<Value>) -> Result<()>,
+) -> Result<()> {
+    let mut policy = q
+        .attrs
         .opaque
         .get("Policy")
         .and_then(|p| serde_json::from_str::<Value>(p).ok())
@@ -187,5 +183,17 @@ fn policy_of(q: &Queue, arn: &str) -> Value {
                 "Id": format!("{arn}/SQSDefaultPolicy"),
                 "Statement": [],
             })
-        })
+        });
+    let mut statements = match policy["Statement"].take() {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    };
+    change(&mut statements)?;
+    if statements.is_empty() {
+        q.attrs.opaque.remove("Policy");
+    } else {
+        policy["Statement"] = Value::Array(statements);
+        q.attrs.opaque.insert("Policy".into(), policy.to_string());
+    }
+    Ok(())
 }

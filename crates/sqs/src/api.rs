@@ -825,11 +825,8 @@ impl Sqs {
         let now = self.now_ms();
         let st = self.live().read();
         let q = st.queues.get(key)?;
-        let (handed, until) = q.attempts.get(id)?;
-        if *until <= now {
-            return None;
-        }
-        handed
+        q.attempts
+            .get(&id.to_string(), now)?
             .iter()
             .map(|(seq, nonce)| {
                 let m = q.messages.get(seq)?;
@@ -849,10 +846,10 @@ impl Sqs {
         let now = self.now_ms();
         let mut st = self.live().write();
         if let Some(q) = st.queues.get_mut(key) {
-            q.attempts.retain(|_, (_, until)| *until > now);
+            q.attempts.forget_expired(now);
             let handed = got.iter().map(|r| (r.seq, r.nonce.clone())).collect();
             q.attempts
-                .insert(id.to_string(), (handed, now + model::ATTEMPT_WINDOW_MS));
+                .insert(id.to_string(), handed, now + model::ATTEMPT_WINDOW_MS);
         }
     }
 

@@ -28,6 +28,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use store::{Live, NewEntry, OutboxEntry, ResourceStore, ResourceWrite};
+use wire::recent::Recent;
 use wire::string_map;
 use wire::time::Clock;
 use wire::BoxFuture;
@@ -135,11 +136,10 @@ struct Queue {
     last_purge_ms: Option<i64>,
     tags: BTreeMap<String, String>,
     /// FIFO queues: deduplication keys sent in the last five minutes, with what the first
-    /// send answered (message id and seq) and when the key expires.
-    dedup: HashMap<String, (String, u64, i64)>,
-    /// FIFO queues: receive attempt ids and the (seq, receipt nonce) they handed out,
-    /// until they expire.
-    attempts: HashMap<String, (Vec<(u64, String)>, i64)>,
+    /// send answered (message id and seq).
+    dedup: Recent<String, (String, u64)>,
+    /// FIFO queues: receive attempt ids and the (seq, receipt nonce) they handed out.
+    attempts: Recent<String, Vec<(u64, String)>>,
 }
 
 impl Queue {
@@ -155,10 +155,7 @@ impl Queue {
 
     /// The key a FIFO message's deduplication id is remembered under.
     fn dedup_key(&self, group: &str, dedup: &str) -> String {
-        match &self.attrs.fifo {
-            Some(f) if f.dedup_per_group => format!("{group}\n{dedup}"),
-            _ => dedup.to_string(),
-        }
+        dedup_key(self.attrs.fifo.as_ref(), group, dedup)
     }
 
     fn count(&self, now_ms: i64, which: model::Visibility) -> usize {
@@ -166,6 +163,15 @@ impl Queue {
             .values()
             .filter(|m| model::visibility(m.visible_at_ms, m.receive_count, now_ms) == which)
             .count()
+    }
+}
+
+/// The key a FIFO message's deduplication id is remembered under: per group or per
+/// queue, as the queue's DeduplicationScope says.
+fn dedup_key(fifo: Option<&model::Fifo>, group: &str, dedup: &str) -> String {
+    match fifo {
+        Some(f) if f.dedup_per_group => format!("{group}\n{dedup}"),
+        _ => dedup.to_string(),
     }
 }
 
@@ -299,8 +305,8 @@ impl Sqs {
                     next_seq: 1,
                     last_purge_ms: None,
                     tags: string_map(&body["Tags"]),
-                    dedup: HashMap::new(),
-                    attempts: HashMap::new(),
+                    dedup: Recent::default(),
+                    attempts: Recent::default(),
                 },
             );
         }
@@ -325,7 +331,7 @@ impl Sqs {
             if let (Some(g), Some(d)) = (&m.group_id, &m.dedup_id) {
                 let until = m.sent_ms + model::DEDUP_WINDOW_MS;
                 let k = q.dedup_key(g, d);
-                q.dedup.insert(k, (m.id.clone(), seq, until));
+                q.dedup.insert(k, (m.id.clone(), seq), until);
             }
             q.messages.insert(seq, m);
         }
@@ -377,7 +383,7 @@ impl Sqs {
         let key = (region.to_string(), name.to_string());
         let _w = self.live().lock().await;
         let now = self.now_ms();
-        let (first_seq, delay_s) = {
+        let (first_seq, delay_s, fifo) = {
             let st = self.live().read();
             let q = st.queues.get(&key).ok_or(SqsError::QueueDoesNotExist)?;
             if q.messages.len() + out.len() > model::MESSAGES_PER_QUEUE_MAX {
@@ -386,7 +392,7 @@ impl Sqs {
                     model::MESSAGES_PER_QUEUE_MAX
                 )));
             }
-            (q.next_seq, q.attrs.delay_s)
+            (q.next_seq, q.attrs.delay_s, q.attrs.fifo.clone())
         };
         let mut writes = Vec::new();
         let mut msgs: Vec<(u64, Message)> = Vec::new();
@@ -396,18 +402,15 @@ impl Sqs {
         for o in out {
             let md5_body = model::md5_hex(o.body.as_bytes());
             let md5_attrs = model::md5_of_attributes(&o.attrs);
-            if let Some((group, dedup)) = &o.fifo {
-                let remembered = {
+            let dedup_key = o
+                .fifo
+                .as_ref()
+                .map(|(group, dedup)| dedup_key(fifo.as_ref(), group, dedup));
+            if let Some(k) = &dedup_key {
+                let remembered = fresh.get(k).cloned().or_else(|| {
                     let st = self.live().read();
-                    st.queues.get(&key).and_then(|q| {
-                        let k = q.dedup_key(group, dedup);
-                        q.dedup
-                            .get(&k)
-                            .filter(|(_, _, until)| *until > now)
-                            .map(|(id, seq, _)| (id.clone(), *seq))
-                            .or_else(|| fresh.get(&k).cloned())
-                    })
-                };
+                    st.queues.get(&key)?.dedup.get(k, now).cloned()
+                });
                 if let Some((id, seq)) = remembered {
                     // A duplicate within five minutes: accepted, not enqueued, and answered
                     // as the first send was.
@@ -438,14 +441,7 @@ impl Sqs {
                 origin: None,
                 trace_header: o.trace_header.clone(),
             };
-            if let Some((group, dedup)) = &o.fifo {
-                let k = self
-                    .live()
-                    .read()
-                    .queues
-                    .get(&key)
-                    .map(|q| q.dedup_key(group, dedup))
-                    .unwrap_or_default();
+            if let Some(k) = dedup_key {
                 fresh.insert(k, (m.id.clone(), seq));
             }
             writes.push(message_put(region, name, seq, &m));
@@ -463,11 +459,9 @@ impl Sqs {
             let mut st = self.live().write();
             if let Some(q) = st.queues.get_mut(&key) {
                 q.next_seq = first_seq + msgs.len() as u64;
-                if q.attrs.fifo.is_some() {
-                    q.dedup.retain(|_, (_, _, until)| *until > now);
-                    for (k, (id, seq)) in fresh {
-                        q.dedup.insert(k, (id, seq, now + model::DEDUP_WINDOW_MS));
-                    }
+                q.dedup.forget_expired(now);
+                for (k, first) in fresh {
+                    q.dedup.insert(k, first, now + model::DEDUP_WINDOW_MS);
                 }
                 q.messages.extend(msgs);
             }

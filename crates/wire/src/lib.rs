@@ -6,6 +6,7 @@
 pub mod id;
 pub mod identity;
 pub mod query;
+pub mod recent;
 pub mod time;
 
 use bytes::Bytes;

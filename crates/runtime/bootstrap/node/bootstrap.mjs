@@ -273,6 +273,18 @@ function parseJsonHeader(value) {
   return JSON.parse(value);
 }
 
+// What every invocation starts with: its id and deadline, the request id for log lines
+// and the trace header for the SDK.
+function begin(headers) {
+  const requestId = headers['lambda-runtime-aws-request-id'];
+  const deadline = Number(headers['lambda-runtime-deadline-ms']) || 0;
+  currentRequestId = requestId;
+  const traceId = headers['lambda-runtime-trace-id'];
+  if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
+  else delete process.env._X_AMZN_TRACE_ID;
+  return { requestId, deadline };
+}
+
 function makeContext(headers, requestId, deadline) {
   return {
     functionName: FUNCTION_NAME,
@@ -382,12 +394,7 @@ function responseStream(requestId) {
 // Runs one invocation of a streaming handler, which answers through its stream.
 async function invokeStreaming(handler, next) {
   const headers = next.headers;
-  const requestId = headers['lambda-runtime-aws-request-id'];
-  const deadline = Number(headers['lambda-runtime-deadline-ms']) || 0;
-  currentRequestId = requestId;
-  const traceId = headers['lambda-runtime-trace-id'];
-  if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
-  else delete process.env._X_AMZN_TRACE_ID;
+  const { requestId, deadline } = begin(headers);
   current = { requestId, settled: false, onEmptyLoop: null };
   const stream = responseStream(requestId);
   try {
@@ -413,13 +420,7 @@ async function invokeStreaming(handler, next) {
 // Runs one invocation; resolves with { ok, result } or { ok: false, error }.
 function invoke(handler, next) {
   const headers = next.headers;
-  const requestId = headers['lambda-runtime-aws-request-id'];
-  const deadline = Number(headers['lambda-runtime-deadline-ms']) || 0;
-  currentRequestId = requestId;
-
-  const traceId = headers['lambda-runtime-trace-id'];
-  if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
-  else delete process.env._X_AMZN_TRACE_ID;
+  const { requestId, deadline } = begin(headers);
 
   return new Promise((resolve) => {
     const invocation = { requestId, settled: false, onEmptyLoop: null };
